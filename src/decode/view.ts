@@ -1,0 +1,236 @@
+/**
+ * PacketView: the decoded layers of one packet, gopacket style.
+ * One instance is allocated once and overwritten for every packet (reset()).
+ * All offsets point into `buf`, which is the reader's view of the packet and
+ * valid only until the next packet. Nothing here allocates per packet.
+ */
+
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_IGMP = 2;
+export const IPPROTO_IPIP = 4;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_GRE = 47;
+export const IPPROTO_ESP = 50;
+export const IPPROTO_AH = 51;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_SCTP = 132;
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+export const TCP_URG = 0x20;
+export const TCP_ECE = 0x40;
+export const TCP_CWR = 0x80;
+
+/** Why a packet was not fully decoded. Counted per reason in the report. */
+export type MalformedReason =
+  | 'link-truncated'
+  | 'link-unsupported'
+  | 'vlan-truncated'
+  | 'mpls-truncated'
+  | 'ip-truncated'
+  | 'ip-bad-version'
+  | 'ip-bad-header-length'
+  | 'ip-bad-total-length'
+  | 'ipv6-ext-truncated'
+  | 'tcp-truncated'
+  | 'tcp-bad-offset'
+  | 'udp-truncated'
+  | 'udp-bad-length'
+  | 'icmp-truncated'
+  | 'gre-truncated'
+  | 'esp-truncated'
+  | 'pppoe-truncated';
+
+export const MAX_VLANS = 4;
+export const MAX_MPLS = 8;
+
+export class PacketView {
+  /** The packet bytes (borrowed). */
+  buf: Uint8Array = new Uint8Array(0);
+  linkType = 0;
+
+  // ---- link layer ----
+  /** EtherType / protocol of the network layer after link, VLAN and MPLS (0 if none). */
+  etherType = 0;
+  vlanCount = 0;
+  readonly vlanIds = new Uint16Array(MAX_VLANS);
+  mplsCount = 0;
+  /** MPLS labels (20-bit), outermost first. */
+  readonly mplsLabels = new Uint32Array(MAX_MPLS);
+  /** PPPoE session seen. */
+  pppoe = false;
+  /** True if an ARP packet (etherType 0x0806). */
+  arp = false;
+
+  // ---- network layer ----
+  /** 0 when there is no IP layer, else 4 or 6. */
+  ipVersion: 0 | 4 | 6 = 0;
+  /** Offset of the IP header in buf. */
+  ipOff = 0;
+  ipHeaderLen = 0;
+  /** Total IP packet length claimed by the header (v4 total length, v6 40 + payload length). */
+  ipTotalLen = 0;
+  ttl = 0;
+  /** 4 or 16. */
+  addrLen = 0;
+  srcOff = 0;
+  dstOff = 0;
+  /** IP protocol / IPv6 next header of the transport (after extension headers). */
+  proto = 0;
+  ipId = 0;
+  dontFragment = false;
+  /** True for any fragment (offset > 0 or more-fragments). */
+  isFragment = false;
+  fragOffset = 0;
+  moreFragments = false;
+  /** IPv4 header checksum field, and whether it verified (null if not checked). */
+  ipChecksumOk: boolean | null = null;
+
+  // ---- transport layer ----
+  /** Offset of the transport header; 0 if none decoded. */
+  l4Off = 0;
+  srcPort = 0;
+  dstPort = 0;
+  tcpFlags = 0;
+  tcpSeq = 0;
+  tcpAck = 0;
+  tcpWindow = 0;
+  /** MSS option value, 0 if absent. */
+  tcpMss = 0;
+  tcpHeaderLen = 0;
+  /** UDP length field. */
+  udpLen = 0;
+  /** Offset and captured length of the transport payload (bounded by caplen and the IP length). */
+  payloadOff = 0;
+  payloadLen = 0;
+  /** Payload length on the wire according to the headers (may exceed payloadLen if snapped). */
+  payloadWireLen = 0;
+
+  // ---- ICMP / ICMPv6 ----
+  icmpType = -1;
+  icmpCode = -1;
+  /** For ICMP errors: the embedded original datagram's header, decoded as far as captured. */
+  icmpInner = false;
+  innerVersion: 0 | 4 | 6 = 0;
+  innerProto = 0;
+  innerSrcOff = 0;
+  innerDstOff = 0;
+  innerSrcPort = 0;
+  innerDstPort = 0;
+
+  // ---- tunnels (headers only; decapsulation is done by the engine) ----
+  /** GRE: version, protocol type, and offset/length of the GRE payload. */
+  greVersion = -1;
+  greProto = 0;
+  greKey: number | null = null;
+  /** ESP SPI (for ESP or UDP-encapsulated ESP if detected later), else null. */
+  espSpi: number | null = null;
+  espSeq = 0;
+
+  /** First reason decoding stopped early; null if fully decoded (or simply non-IP). */
+  malformed: MalformedReason | null = null;
+  /** Headers claimed more bytes than were captured (snaplen), not an error. */
+  truncated = false;
+
+  reset(buf: Uint8Array, linkType: number): void {
+    this.buf = buf;
+    this.linkType = linkType;
+    this.etherType = 0;
+    this.vlanCount = 0;
+    this.mplsCount = 0;
+    this.pppoe = false;
+    this.arp = false;
+    this.ipVersion = 0;
+    this.ipOff = 0;
+    this.ipHeaderLen = 0;
+    this.ipTotalLen = 0;
+    this.ttl = 0;
+    this.addrLen = 0;
+    this.srcOff = 0;
+    this.dstOff = 0;
+    this.proto = 0;
+    this.ipId = 0;
+    this.dontFragment = false;
+    this.isFragment = false;
+    this.fragOffset = 0;
+    this.moreFragments = false;
+    this.ipChecksumOk = null;
+    this.l4Off = 0;
+    this.srcPort = 0;
+    this.dstPort = 0;
+    this.tcpFlags = 0;
+    this.tcpSeq = 0;
+    this.tcpAck = 0;
+    this.tcpWindow = 0;
+    this.tcpMss = 0;
+    this.tcpHeaderLen = 0;
+    this.udpLen = 0;
+    this.payloadOff = 0;
+    this.payloadLen = 0;
+    this.payloadWireLen = 0;
+    this.icmpType = -1;
+    this.icmpCode = -1;
+    this.icmpInner = false;
+    this.innerVersion = 0;
+    this.innerProto = 0;
+    this.innerSrcOff = 0;
+    this.innerDstOff = 0;
+    this.innerSrcPort = 0;
+    this.innerDstPort = 0;
+    this.greVersion = -1;
+    this.greProto = 0;
+    this.greKey = null;
+    this.espSpi = null;
+    this.espSeq = 0;
+    this.malformed = null;
+    this.truncated = false;
+  }
+
+  /** The transport payload as a view (borrowed). */
+  payload(): Uint8Array {
+    return this.buf.subarray(this.payloadOff, this.payloadOff + this.payloadLen);
+  }
+}
+
+/** Format 4 or 16 address bytes at `off` as text (allocates: use for output, not per packet). */
+export function formatIp(buf: Uint8Array, off: number, len: number): string {
+  if (len === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  // RFC 5952: lower-case hex, longest run of >= 2 zero groups compressed.
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((buf[off + i] << 8) | buf[off + i + 1]);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  // IPv4-mapped ::ffff:a.b.c.d
+  if (bestStart === 0 && bestLen === 5 && g[5] === 0xffff) {
+    return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
+  }
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      parts.push(i === 0 ? ':' : '');
+      i += bestLen - 1;
+      if (i === 7) parts.push('');
+      continue;
+    }
+    parts.push(g[i].toString(16));
+  }
+  return parts.join(':');
+}

@@ -1,0 +1,345 @@
+/**
+ * The engine: source → decoders → flow table → classification → analyses →
+ * findings → Report. The only place where the stages meet.
+ */
+import { readCapture } from '../capture/read.js';
+import { CaptureOpenError, type RawPacket, type SourceInfo } from '../capture/types.js';
+import { decodeAt, decodePacket } from '../decode/index.js';
+import { PacketView } from '../decode/view.js';
+import { FlowTable } from '../flow/table.js';
+import type { Flow } from '../flow/flow.js';
+import { Classifier } from '../classify/classify.js';
+import { InternalNets, DEFAULT_INTERNAL } from '../classify/internal.js';
+import { NameMap } from '../classify/names.js';
+import { SPOKE_TWILIO_POLICY } from '../policy/spoke-twilio.js';
+import { loadPolicy } from '../policy/load.js';
+import type { Policy } from '../policy/types.js';
+import { DnsAnalyzer } from '../analyze/dns-analyzer.js';
+import { TlsAnalyzer } from '../analyze/tls-analyzer.js';
+import { MediaAnalyzer } from '../analyze/media/media-analyzer.js';
+import { TunnelAnalyzer, innerPacket } from '../analyze/tunnel.js';
+import { VdiAnalyzer } from '../analyze/vdi.js';
+import { FindingsCollector, buildFindings } from '../findings/index.js';
+import type { Analyzer, PacketContext } from './analyzer.js';
+import { SCHEMA, type Report, type ReportCapture, type ReportFlow } from '../report/schema.js';
+import { isoTime, round, toReportFlow, toReportSource } from '../report/build.js';
+import { VERSION } from './version.js';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface AnalyzeOptions {
+  inputs: string[];
+  policy?: Policy;
+  policyPath?: string;
+  internal?: string[];
+  edge?: string;
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Live flows kept at once (the flow table's cap). */
+  maxFlows?: number;
+  /** Flows written into the report; the rest are counted in summary.flowsOmitted. */
+  maxReportFlows?: number;
+}
+
+export interface Progress {
+  phase: 'reading' | 'analyzing' | 'done';
+  input: string;
+  inputIndex: number;
+  inputs: number;
+  bytesRead: number;
+  bytesTotal: number | null;
+  packets: number;
+  flows: number;
+  rtpStreams: number;
+  calls: number;
+  elapsedS: number;
+}
+
+const MAX_DEPTH = 3;
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Policy, edge and internal networks resolved from options, with usage errors in one sentence. */
+export function resolveSettings(opts: Pick<AnalyzeOptions, 'policy' | 'policyPath' | 'internal' | 'edge'>): {
+  policy: Policy;
+  edge: string;
+  internal: InternalNets;
+  internalCidrs: string[];
+} {
+  let policy = opts.policy ?? SPOKE_TWILIO_POLICY;
+  if (opts.policyPath) {
+    try {
+      policy = loadPolicy(opts.policyPath);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const edge = opts.edge ?? 'gll';
+  const edges = policy.media.edges.map((e) => e.id);
+  if (edge !== 'gll' && !edges.includes(edge)) {
+    throw new UsageError(`unknown edge "${edge}": use one of ${['gll', ...edges.filter((e) => e !== 'gll')].join(', ')}`);
+  }
+  const internalCidrs = opts.internal && opts.internal.length ? opts.internal : DEFAULT_INTERNAL;
+  let internal: InternalNets;
+  try {
+    internal = new InternalNets(internalCidrs);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { policy, edge, internal, internalCidrs };
+}
+
+export async function analyze(opts: AnalyzeOptions): Promise<Report> {
+  if (!opts.inputs.length) throw new UsageError('no capture given: run spokecap <capture.pcap> (or - for stdin)');
+  const { policy, edge, internal, internalCidrs } = resolveSettings(opts);
+  const started = Date.now();
+
+  const names = new NameMap();
+  const classifier = new Classifier(policy, { edge });
+  const dns = new DnsAnalyzer(names);
+  const tls = new TlsAnalyzer();
+  const media = new MediaAnalyzer({ policy, internal });
+  const tunnel = new TunnelAnalyzer({ internal });
+  const vdi = new VdiAnalyzer();
+  const collector = new FindingsCollector({ policy, classifier, internal, edge });
+  const analyzers: Analyzer[] = [dns, tls, media, tunnel, vdi, collector];
+  const packetAnalyzers = analyzers.filter((a) => a.onPacket);
+  const endAnalyzers = analyzers.filter((a) => a.onFlowEnd);
+
+  const maxReportFlows = opts.maxReportFlows ?? 20_000;
+  const reportFlows: ReportFlow[] = [];
+  let flowsOmitted = 0;
+  let flowsTotal = 0;
+  const byClass: Record<string, number> = {};
+
+  const endFlow = (flow: Flow): void => {
+    if (!flow.dnsName) {
+      const n = names.lookup(flow.serverIp, flow.firstTs);
+      if (n) {
+        flow.dnsName = n;
+        flow.dnsNameSource = 'dns';
+      }
+    }
+    classifier.classify(flow);
+    for (const a of endAnalyzers) a.onFlowEnd!(flow);
+    flowsTotal++;
+    const cls = flow.cls ?? 'other';
+    byClass[cls] = (byClass[cls] ?? 0) + 1;
+    // Keep every non-"other" flow up to twice the cap, plain ones up to the cap.
+    if (reportFlows.length < maxReportFlows || (cls !== 'other' && reportFlows.length < 2 * maxReportFlows)) {
+      reportFlows.push(toReportFlow(flow));
+    } else flowsOmitted++;
+  };
+
+  const table = new FlowTable({
+    maxFlows: opts.maxFlows,
+    onEnd: endFlow,
+    onNew: (flow) => {
+      const n = names.lookup(flow.serverIp, flow.firstTs);
+      if (n) {
+        flow.dnsName = n;
+        flow.dnsNameSource = 'dns';
+      }
+    },
+  });
+
+  const views = Array.from({ length: MAX_DEPTH + 1 }, () => new PacketView());
+  const weirds: Record<string, number> = {};
+  const weird = (name: string): void => {
+    weirds[name] = (weirds[name] ?? 0) + 1;
+  };
+  const contexts: PacketContext[] = views.map((view, depth) => ({
+    frame: 0,
+    ts: 0,
+    pkt: undefined as unknown as RawPacket,
+    view,
+    flow: null,
+    dir: 0,
+    depth,
+    weird,
+  }));
+  const malformedByReason: Record<string, number> = {};
+  let malformedPackets = 0;
+  let frame = 0;
+  let firstTs: number | null = null;
+  let lastTs: number | null = null;
+
+  const processLayer = (depth: number, pkt: RawPacket, ts: number): void => {
+    const view = views[depth];
+    const ctx = contexts[depth];
+    ctx.frame = frame;
+    ctx.ts = ts;
+    ctx.pkt = pkt;
+    ctx.flow = view.ipVersion !== 0 ? table.update(view, ts, frame, pkt.origLen) : null;
+    ctx.dir = table.dir;
+    for (let i = 0; i < packetAnalyzers.length; i++) packetAnalyzers[i].onPacket!(ctx);
+    if (depth < MAX_DEPTH && view.ipVersion !== 0) {
+      const inner = innerPacket(view);
+      if (inner) {
+        const next = views[depth + 1];
+        decodeAt(next, view.buf, inner.off, inner.end, inner.kind);
+        if (next.malformed) weird(`inner-${next.malformed}`);
+        processLayer(depth + 1, pkt, ts);
+      }
+    }
+  };
+
+  const onPacket = (pkt: RawPacket): void => {
+    frame++;
+    const ts = pkt.tsSec + pkt.tsNsec / 1e9;
+    if (firstTs === null || ts < firstTs) firstTs = ts;
+    if (lastTs === null || ts > lastTs) lastTs = ts;
+    const view = views[0];
+    decodePacket(view, pkt.data, pkt.linkType);
+    if (view.malformed) {
+      malformedPackets++;
+      malformedByReason[view.malformed] = (malformedByReason[view.malformed] ?? 0) + 1;
+    }
+    processLayer(0, pkt, ts);
+    if ((frame & 4095) === 0) maybeProgress();
+  };
+
+  let progressAt = 0;
+  let progressBase: Omit<Progress, 'packets' | 'flows' | 'rtpStreams' | 'calls' | 'elapsedS' | 'phase'> = {
+    input: opts.inputs[0],
+    inputIndex: 0,
+    inputs: opts.inputs.length,
+    bytesRead: 0,
+    bytesTotal: null,
+  };
+  const emitProgress = (phase: Progress['phase']): void => {
+    opts.onProgress?.({
+      ...progressBase,
+      phase,
+      packets: frame,
+      flows: table.created,
+      rtpStreams: media.streamCount,
+      calls: 0,
+      elapsedS: (Date.now() - started) / 1000,
+    });
+  };
+  const maybeProgress = (): void => {
+    if (!opts.onProgress) return;
+    const now = Date.now();
+    if (now - progressAt < PROGRESS_INTERVAL_MS) return;
+    progressAt = now;
+    emitProgress('reading');
+  };
+
+  const sources: SourceInfo[] = [];
+  for (let i = 0; i < opts.inputs.length; i++) {
+    const input = opts.inputs[i];
+    progressBase = { ...progressBase, input, inputIndex: i, bytesRead: 0, bytesTotal: null };
+    try {
+      const info = await readCapture(input, onPacket, {
+        signal: opts.signal,
+        onProgress: (bytesRead, bytesTotal) => {
+          progressBase = { ...progressBase, bytesRead, bytesTotal };
+          maybeProgress();
+        },
+      });
+      sources.push(info);
+    } catch (e) {
+      // One unreadable input among several is reported; a lone one is a usage error (exit 2).
+      if (e instanceof CaptureOpenError && opts.inputs.length > 1 && frame > 0) {
+        sources.push(unreadableSource(input, e.message));
+        continue;
+      }
+      throw e;
+    }
+  }
+  if (frame === 0 && sources.every((s) => s.errors.length > 0)) {
+    const first = sources.find((s) => s.errors.length)!;
+    throw new CaptureOpenError(
+      `${first.path}: nothing could be read (${first.errors[0].message} at byte ${first.errors[0].offset}): check that the file is a complete capture`,
+      first.path,
+    );
+  }
+
+  emitProgress('analyzing');
+  table.flush();
+  for (const a of analyzers) a.finish?.();
+
+  const nrbNames = sources.flatMap((s) => s.names);
+  if (nrbNames.length) {
+    for (const f of reportFlows) {
+      if (f.dnsName) continue;
+      const hit = nrbNames.find((n) => n.ip === f.server.ip);
+      if (hit) f.dnsName = hit.names[0];
+    }
+  }
+
+  const warnings: string[] = [];
+  for (const s of sources) for (const w of s.warnings) warnings.push(`${s.path}: ${w}`);
+  const ev = table.evictions;
+  if (ev.cap > 0) warnings.push(`flow table full: ${ev.cap} flows were evicted early (cap ${opts.maxFlows ?? 'default'}); their statistics end at eviction`);
+  if (names.evictions > 0) warnings.push(`DNS name map full: ${names.evictions} names evicted`);
+  if (media.evictions > 0) warnings.push(`RTP stream table full: ${media.evictions} streams evicted`);
+  if (tls.evictions > 0) warnings.push(`TCP reassembly budget exceeded: ${tls.evictions} stream prefixes dropped`);
+  if (flowsOmitted > 0) warnings.push(`${flowsOmitted} of ${flowsTotal} flows omitted from the report (only counted); the summary counts them all`);
+  for (const [name, n] of Object.entries(weirds)) warnings.push(`weird: ${name} × ${n}`);
+
+  const capture: ReportCapture = {
+    sources: sources.map(toReportSource),
+    packets: frame,
+    start: firstTs !== null ? isoTime(firstTs) : null,
+    end: lastTs !== null ? isoTime(lastTs) : null,
+    malformedPackets,
+    warnings,
+    malformedByReason,
+    durationS: firstTs !== null && lastTs !== null ? round(lastTs - firstTs, 6) : null,
+    evictions: { flows: ev.cap, dnsNames: names.evictions, rtpStreams: media.evictions, reassembly: tls.evictions },
+  };
+
+  const calls = media.calls();
+  const rtpStreams = media.streams();
+  const { findings, checklist, verdict } = buildFindings({
+    collector,
+    capture,
+    sources,
+    calls,
+    dns: dns.transactions(),
+    tunnels: tunnel,
+    vdi,
+    orphanIcmp: table.orphanErrors(),
+  });
+  emitProgress('done');
+
+  return {
+    schema: SCHEMA,
+    tool: { name: 'spokecap', version: VERSION },
+    capture,
+    flows: reportFlows,
+    rtpStreams,
+    calls,
+    findings,
+    verdict,
+    summary: { flowsByClass: byClass, flowsTotal, flowsOmitted },
+    checklist,
+    policy: { name: `${policy.name} ${policy.version}`, edge, internal: internalCidrs },
+  };
+}
+
+function unreadableSource(path: string, message: string): SourceInfo {
+  return {
+    path,
+    format: 'pcap',
+    gzip: false,
+    linkTypes: [],
+    packets: 0,
+    bytes: 0,
+    snaplen: null,
+    snaplenTruncatedPackets: 0,
+    truncated: true,
+    errors: [{ offset: 0, message }],
+    warnings: [],
+    drops: [],
+    names: [],
+    comments: [],
+  };
+}
+

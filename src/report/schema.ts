@@ -171,5 +171,11 @@ export interface Report {
   // extensions
   summary: { flowsByClass: Record<string, number>; flowsTotal: number; flowsOmitted: number };
   checklist: ChecklistItem[];
-  policy: { name: string; edge: string; internal: string[] };
+  policy: {
+    name: string;
+    edge: string;
+    internal: string[];
+    /** The policy's call limits, so renderers can draw them (charts, tables). */
+    limits?: { minKbps: number; maxRttMs: number; maxJitterMs: number; maxLossPct: number; maxSetupMs: number };
+  };
 }

@@ -102,6 +102,15 @@ export interface ReportRtpStream {
   flow: string | null;
   firstFrame: number;
   timeline: Array<{ t: number; packets: number; lost: number; jitterMs: number | null; kbps: number }>;
+  /** The receiver's view of this stream from plain RTCP report blocks (null when none were seen). */
+  rtcp?: {
+    reports: number;
+    fractionLostPct: number | null;
+    cumulativeLost: number | null;
+    jitterMs: number | null;
+    /** Round trip from SR → RR (LSR/DLSR) as seen at the capture point. */
+    rttMs: number | null;
+  } | null;
 }
 
 export interface CallDirectionMetrics {

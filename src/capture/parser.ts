@@ -135,6 +135,8 @@ export class CaptureParser {
   private offset = 0;
   private le = true;
   private peakRetained = 0;
+  /** Bytes the current record needs before parsing can continue (tar-stream's _missing). */
+  private need = 0;
 
   // classic pcap
   private headerDone = false;
@@ -176,9 +178,10 @@ export class CaptureParser {
   push(chunk: Uint8Array): void {
     if (this.isStopped) return;
     this.list.append(chunk);
-    if (this.format === null && !this.detect()) return;
-    if (this.format === 'pcap') this.drainPcap();
-    else this.drainPcapng();
+    if (this.list.length >= this.need && (this.format !== null || this.detect())) {
+      if (this.format === 'pcap') this.drainPcap();
+      else this.drainPcapng();
+    }
     if (this.list.length > this.peakRetained) this.peakRetained = this.list.length;
     if (!this.isStopped) this.info.bytes = this.offset;
   }
@@ -256,7 +259,10 @@ export class CaptureParser {
   private drainPcap(): void {
     const list = this.list;
     if (!this.headerDone) {
-      if (list.length < PCAP_HEADER_LEN) return;
+      if (list.length < PCAP_HEADER_LEN) {
+        this.need = PCAP_HEADER_LEN;
+        return;
+      }
       list.peek(PCAP_HEADER_LEN);
       const { buf, pos } = list;
       const major = u16(buf, pos + 4, this.le);
@@ -294,7 +300,10 @@ export class CaptureParser {
         return this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
       }
       const total = PCAP_RECORD_HEADER_LEN + caplen;
-      if (list.length < total) return;
+      if (list.length < total) {
+        this.need = total;
+        return;
+      }
       list.peek(total);
       const buf = list.buf;
       const pos = list.pos;
@@ -315,6 +324,7 @@ export class CaptureParser {
       this.consume(total);
       this.onPacket(pkt);
     }
+    this.need = PCAP_RECORD_HEADER_LEN;
   }
 
   // ------------------------------------------------------------------- pcapng
@@ -340,7 +350,10 @@ export class CaptureParser {
       if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_LEN) {
         return this.fail(this.offset, `corrupt block of type 0x${type.toString(16)}: invalid length ${len}`);
       }
-      if (list.length < len) return;
+      if (list.length < len) {
+        this.need = len;
+        return;
+      }
       list.peek(len);
       buf = list.buf;
       pos = list.pos;
@@ -379,6 +392,7 @@ export class CaptureParser {
           break; // unknown, custom and decryption-secrets blocks are skipped by length
       }
     }
+    this.need = 12;
   }
 
   private sectionHeader(buf: Uint8Array, pos: number, end: number): void {

@@ -44,7 +44,20 @@ export type MalformedReason =
   | 'icmp-truncated'
   | 'gre-truncated'
   | 'esp-truncated'
-  | 'pppoe-truncated';
+  | 'pppoe-truncated'
+  | 'vlan-too-deep'
+  | 'mpls-too-deep'
+  | 'ipv6-ext-too-many'
+  | 'ah-truncated'
+  | 'gre-bad-version'
+  | 'sctp-truncated';
+
+/** Bits of PacketView.greFlags. */
+export const GRE_CHECKSUM = 0x8000;
+export const GRE_ROUTING = 0x4000;
+export const GRE_KEY = 0x2000;
+export const GRE_SEQ = 0x1000;
+export const GRE_ACK = 0x0080;
 
 export const MAX_VLANS = 4;
 export const MAX_MPLS = 8;
@@ -128,6 +141,14 @@ export class PacketView {
   greVersion = -1;
   greProto = 0;
   greKey: number | null = null;
+  /** GRE flags and version word (first 16 bits); GRE_* bits say which optional fields below are present. */
+  greFlags = 0;
+  /** GRE checksum field (present when GRE_CHECKSUM). */
+  greChecksum = 0;
+  /** GRE sequence number (present when GRE_SEQ). */
+  greSeq = 0;
+  /** GRE (enhanced, version 1) acknowledgment number (present when GRE_ACK). */
+  greAck = 0;
   /** ESP SPI (for ESP or UDP-encapsulated ESP if detected later), else null. */
   espSpi: number | null = null;
   espSeq = 0;
@@ -185,6 +206,10 @@ export class PacketView {
     this.greVersion = -1;
     this.greProto = 0;
     this.greKey = null;
+    this.greFlags = 0;
+    this.greChecksum = 0;
+    this.greSeq = 0;
+    this.greAck = 0;
     this.espSpi = null;
     this.espSeq = 0;
     this.malformed = null;

@@ -1,0 +1,46 @@
+/** Internet checksums (RFC 1071): IPv4 header, and TCP/UDP over the pseudo-header. */
+import { IPPROTO_TCP, IPPROTO_UDP, type PacketView } from './view.js';
+
+/** One's-complement sum of big-endian 16-bit words in buf[off, off + len), not folded. */
+function sumWords(buf: Uint8Array, off: number, len: number, sum: number): number {
+  const last = off + (len & ~1);
+  for (let i = off; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
+  if (len & 1) sum += buf[last] << 8;
+  return sum;
+}
+
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+export function ipv4HeaderChecksumOk(buf: Uint8Array, off: number, headerLen: number): boolean {
+  return fold(sumWords(buf, off, headerLen, 0)) === 0xffff;
+}
+
+/**
+ * Verify the TCP or UDP checksum of a decoded packet. Not called per packet:
+ * the engine samples it to detect checksum offload (outgoing packets captured
+ * before the NIC fills the checksum). Returns null when it cannot be checked:
+ * not TCP/UDP, a fragment, a snapped or malformed segment, or a UDP checksum
+ * of 0 (sender did not compute one). IPv6 routing headers are not consulted:
+ * the pseudo-header uses the packet's destination address.
+ */
+export function verifyTransportChecksum(view: PacketView): boolean | null {
+  const proto = view.proto;
+  if ((proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) || view.l4Off === 0) return null;
+  if (view.isFragment || view.truncated || view.malformed !== null) return null;
+  const buf = view.buf;
+  const l4 = view.l4Off;
+  let len = view.ipOff + view.ipTotalLen - l4;
+  if (proto === IPPROTO_UDP) {
+    if (buf[l4 + 6] === 0 && buf[l4 + 7] === 0) return null;
+    len = view.udpLen;
+  }
+  if (len < 8 || l4 + len > buf.length) return null;
+  let sum = sumWords(buf, view.srcOff, view.addrLen, 0);
+  sum = sumWords(buf, view.dstOff, view.addrLen, sum);
+  sum += proto + len;
+  sum = sumWords(buf, l4, len, sum);
+  return fold(sum) === 0xffff;
+}

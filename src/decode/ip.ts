@@ -1,0 +1,163 @@
+/**
+ * IPv4 and IPv6 decoders. Each returns the offset of the transport header
+ * (after IPv4 options, IPv6 extension headers and AH; view.proto names it) or
+ * -1 when decoding stopped (view.malformed says why). For a non-first
+ * fragment the returned offset is the start of the fragment data.
+ *
+ * `end` is the end of the captured bytes. The header's own length bounds the
+ * packet: a longer capture is Ethernet padding, a shorter one sets
+ * view.truncated.
+ */
+import { be16, be32 } from './be.js';
+import { ipv4HeaderChecksumOk } from './checksum.js';
+import { fail } from './link.js';
+import { IPPROTO_AH, type MalformedReason, type PacketView } from './view.js';
+
+const IPPROTO_HOPOPTS = 0;
+const IPPROTO_ROUTING = 43;
+const IPPROTO_FRAGMENT = 44;
+export const IPPROTO_NONE = 59;
+const IPPROTO_DSTOPTS = 60;
+
+/** Extension headers (and AH) followed before giving up: real stacks use a handful. */
+export const MAX_IP_EXTENSIONS = 8;
+
+/**
+ * Result of walkExtensions. Module-level and overwritten by every call so the
+ * walk allocates nothing; read it immediately after the call.
+ */
+export const ext = {
+  off: 0,
+  proto: 0,
+  fragment: false,
+  fragOffset: 0,
+  moreFragments: false,
+  fragId: 0,
+  error: null as MalformedReason | null,
+};
+
+/**
+ * Skip AH and, for IPv6, hop-by-hop / routing / destination-options headers,
+ * recording a fragment header. Stops at the first other protocol (ESP and
+ * no-next-header included) or at a non-first fragment.
+ */
+export function walkExtensions(buf: Uint8Array, off: number, end: number, proto: number, v6: boolean): void {
+  ext.fragment = false;
+  ext.fragOffset = 0;
+  ext.moreFragments = false;
+  ext.fragId = 0;
+  ext.error = null;
+  for (let n = 0; ; n++) {
+    let len: number;
+    if (proto === IPPROTO_AH) {
+      if (off + 8 > end) {
+        ext.error = 'ah-truncated';
+        break;
+      }
+      len = (buf[off + 1] + 2) * 4;
+      if (off + len > end) {
+        ext.error = 'ah-truncated';
+        break;
+      }
+    } else if (!v6) break;
+    else if (proto === IPPROTO_HOPOPTS || proto === IPPROTO_ROUTING || proto === IPPROTO_DSTOPTS) {
+      if (off + 8 > end) {
+        ext.error = 'ipv6-ext-truncated';
+        break;
+      }
+      len = (buf[off + 1] + 1) * 8;
+      if (off + len > end) {
+        ext.error = 'ipv6-ext-truncated';
+        break;
+      }
+    } else if (proto === IPPROTO_FRAGMENT) {
+      if (off + 8 > end) {
+        ext.error = 'ipv6-ext-truncated';
+        break;
+      }
+      len = 8;
+      const offFlags = be16(buf, off + 2);
+      ext.fragOffset = offFlags & 0xfff8;
+      ext.moreFragments = (offFlags & 1) === 1;
+      ext.fragment = ext.fragOffset > 0 || ext.moreFragments;
+      ext.fragId = be32(buf, off + 4);
+    } else break;
+    if (n === MAX_IP_EXTENSIONS) {
+      ext.error = 'ipv6-ext-too-many';
+      break;
+    }
+    proto = buf[off];
+    off += len;
+    if (ext.fragOffset > 0) break;
+  }
+  ext.off = off;
+  ext.proto = proto;
+}
+
+export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: number): number {
+  view.ipVersion = 4;
+  view.ipOff = off;
+  if (off + 20 > end) return fail(view, 'ip-truncated');
+  const vihl = buf[off];
+  if (vihl >> 4 !== 4) return fail(view, 'ip-bad-version');
+  const hl = (vihl & 0x0f) * 4;
+  if (hl < 20) return fail(view, 'ip-bad-header-length');
+  if (off + hl > end) return fail(view, 'ip-truncated');
+  view.ipHeaderLen = hl;
+  let total = be16(buf, off + 2);
+  // Total length 0 comes from TCP segmentation offload: trust the capture (as Wireshark does).
+  if (total === 0) total = end - off;
+  else if (total < hl) return fail(view, 'ip-bad-total-length');
+  view.ipTotalLen = total;
+  if (off + total > end) view.truncated = true;
+  view.ipId = be16(buf, off + 4);
+  const offFlags = be16(buf, off + 6);
+  view.dontFragment = (offFlags & 0x4000) !== 0;
+  view.moreFragments = (offFlags & 0x2000) !== 0;
+  view.fragOffset = (offFlags & 0x1fff) * 8;
+  view.isFragment = view.moreFragments || view.fragOffset > 0;
+  view.ttl = buf[off + 8];
+  view.addrLen = 4;
+  view.srcOff = off + 12;
+  view.dstOff = off + 16;
+  view.ipChecksumOk = ipv4HeaderChecksumOk(buf, off, hl);
+  const proto = buf[off + 9];
+  view.proto = proto;
+  if (proto !== IPPROTO_AH || view.fragOffset > 0) return off + hl;
+  walkExtensions(buf, off + hl, ipEnd(view, end), proto, false);
+  view.proto = ext.proto;
+  if (ext.error !== null) return fail(view, ext.error);
+  return ext.off;
+}
+
+export function decodeIpv6(view: PacketView, buf: Uint8Array, off: number, end: number): number {
+  view.ipVersion = 6;
+  view.ipOff = off;
+  if (off + 40 > end) return fail(view, 'ip-truncated');
+  if (buf[off] >> 4 !== 6) return fail(view, 'ip-bad-version');
+  view.ipHeaderLen = 40;
+  const payloadLen = be16(buf, off + 4);
+  // Payload length 0 is a jumbogram (or TSO): trust the capture.
+  view.ipTotalLen = payloadLen === 0 ? end - off : 40 + payloadLen;
+  if (off + view.ipTotalLen > end) view.truncated = true;
+  view.ttl = buf[off + 7];
+  view.addrLen = 16;
+  view.srcOff = off + 8;
+  view.dstOff = off + 24;
+  walkExtensions(buf, off + 40, ipEnd(view, end), buf[off + 6], true);
+  view.proto = ext.proto;
+  if (ext.fragment) {
+    view.isFragment = true;
+    view.fragOffset = ext.fragOffset;
+    view.moreFragments = ext.moreFragments;
+    view.ipId = ext.fragId;
+  }
+  if (ext.error !== null) return fail(view, ext.error);
+  return ext.off;
+}
+
+/** End of the IP packet in buf: the header's length, bounded by the capture. */
+export function ipEnd(view: PacketView, end: number): number {
+  const claimed = view.ipOff + view.ipTotalLen;
+  return claimed < end ? claimed : end;
+}

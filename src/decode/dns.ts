@@ -1,0 +1,234 @@
+/**
+ * DNS message parser (RFC 1035): header, the first question, and the A, AAAA
+ * and CNAME answers. Other answer types are skipped by rdlength; authority
+ * and additional sections are not read.
+ *
+ * Bounds-checked and never throws. Truncated input parses what is there and
+ * sets `truncated`. Name compression is followed with a jump limit, so a
+ * pointer loop (or a crafted deep chain) stops with `error = 'bad-pointer'`.
+ * Names are wire bytes escaped by wireName() (non-printable bytes → \xNN).
+ */
+import { formatIp } from './view.js';
+import { wireName } from '../report/sanitize.js';
+
+export const DNS_TYPE_A = 1;
+export const DNS_TYPE_CNAME = 5;
+export const DNS_TYPE_AAAA = 28;
+
+export const DNS_RCODE_NOERROR = 0;
+export const DNS_RCODE_SERVFAIL = 2;
+export const DNS_RCODE_NXDOMAIN = 3;
+
+/** At most this many A/AAAA/CNAME answers are kept per message. */
+export const MAX_DNS_ANSWERS = 64;
+/** Longest name we build, in output characters. */
+export const MAX_DNS_NAME = 255;
+/** Compression pointers followed per name (real names need one or two). */
+const MAX_POINTER_JUMPS = 32;
+/** Labels per name: 127 is the most a legal 255-byte name can hold. */
+const MAX_LABELS = 127;
+
+export type DnsAnswerType = 'A' | 'AAAA' | 'CNAME';
+
+export interface DnsAnswer {
+  name: string;
+  type: DnsAnswerType;
+  ttl: number;
+  /** Address text for A/AAAA, target name for CNAME. */
+  data: string;
+}
+
+/** Why parsing stopped before the end of the answer section. */
+export type DnsError = 'bad-pointer' | 'bad-label' | 'bad-rdata';
+
+/**
+ * One parsed message. Reused: parseDns() overwrites it. The `answers` array
+ * is reused too, but each answer object is fresh and may be kept.
+ */
+export class DnsMessage {
+  id = 0;
+  /** True for a response (QR bit). */
+  response = false;
+  opcode = 0;
+  /** TC bit: the server truncated the message (retry over TCP). */
+  tcFlag = false;
+  rcode = 0;
+  qdcount = 0;
+  ancount = 0;
+  nscount = 0;
+  arcount = 0;
+  /** First question; null when the message has none or it could not be read. */
+  qname: string | null = null;
+  qtype = 0;
+  qclass = 0;
+  readonly answers: DnsAnswer[] = [];
+  /** Answers of other types, or beyond MAX_DNS_ANSWERS, skipped. */
+  skippedAnswers = 0;
+  /** The captured bytes ended before the question/answer sections did. */
+  truncated = false;
+  error: DnsError | null = null;
+
+  reset(): void {
+    this.id = 0;
+    this.response = false;
+    this.opcode = 0;
+    this.tcFlag = false;
+    this.rcode = 0;
+    this.qdcount = this.ancount = this.nscount = this.arcount = 0;
+    this.qname = null;
+    this.qtype = 0;
+    this.qclass = 0;
+    this.answers.length = 0;
+    this.skippedAnswers = 0;
+    this.truncated = false;
+    this.error = null;
+  }
+}
+
+/** Result of readName(): the name text (valid after a non-negative return). */
+let nameText = '';
+/** Why readName() failed: truncated input or a malformed name. */
+let nameFailure: 'truncated' | DnsError = 'truncated';
+
+/**
+ * Read a (possibly compressed) name at `off`. `msg` is the offset of the DNS
+ * header (pointers are relative to it), `end` the end of the message bytes.
+ * Returns the offset just after the name at its original position, or -1
+ * (see nameFailure).
+ */
+function readName(buf: Uint8Array, msg: number, off: number, end: number): number {
+  let name = '';
+  let pos = off;
+  let next = -1;
+  let jumps = 0;
+  let labels = 0;
+  for (;;) {
+    if (pos >= end) {
+      nameFailure = 'truncated';
+      return -1;
+    }
+    const len = buf[pos];
+    if (len === 0) {
+      if (next < 0) next = pos + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= end) {
+        nameFailure = 'truncated';
+        return -1;
+      }
+      if (next < 0) next = pos + 2;
+      const target = msg + (((len & 0x3f) << 8) | buf[pos + 1]);
+      if (++jumps > MAX_POINTER_JUMPS || target >= end) {
+        // A target past the captured bytes might be fine on the wire; a long chain is a loop.
+        nameFailure = target >= end && jumps <= MAX_POINTER_JUMPS ? 'truncated' : 'bad-pointer';
+        return -1;
+      }
+      pos = target;
+      continue;
+    }
+    if (kind !== 0 || ++labels > MAX_LABELS) {
+      nameFailure = 'bad-label';
+      return -1;
+    }
+    if (pos + 1 + len > end) {
+      nameFailure = 'truncated';
+      return -1;
+    }
+    if (name.length < MAX_DNS_NAME) name += (name.length ? '.' : '') + wireName(buf, pos + 1, len);
+    pos += 1 + len;
+  }
+  nameText = name.length > MAX_DNS_NAME ? name.slice(0, MAX_DNS_NAME) : name;
+  return next;
+}
+
+/** Record why readName() failed on the message. */
+function failName(out: DnsMessage): void {
+  if (nameFailure === 'truncated') out.truncated = true;
+  else out.error = nameFailure;
+}
+
+/**
+ * Parse the DNS message in buf[off, end). Returns false when not even the
+ * 12-byte header is there; otherwise true, with `truncated`/`error` telling
+ * whether everything up to the end of the answers was read.
+ */
+export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMessage): boolean {
+  out.reset();
+  if (end > buf.length) end = buf.length;
+  if (off < 0 || end - off < 12) return false;
+  out.id = (buf[off] << 8) | buf[off + 1];
+  const flags = (buf[off + 2] << 8) | buf[off + 3];
+  out.response = (flags & 0x8000) !== 0;
+  out.opcode = (flags >> 11) & 0xf;
+  out.tcFlag = (flags & 0x0200) !== 0;
+  out.rcode = flags & 0xf;
+  out.qdcount = (buf[off + 4] << 8) | buf[off + 5];
+  out.ancount = (buf[off + 6] << 8) | buf[off + 7];
+  out.nscount = (buf[off + 8] << 8) | buf[off + 9];
+  out.arcount = (buf[off + 10] << 8) | buf[off + 11];
+
+  let pos = off + 12;
+  for (let q = 0; q < out.qdcount; q++) {
+    pos = readName(buf, off, pos, end);
+    if (pos < 0) {
+      failName(out);
+      return true;
+    }
+    if (pos + 4 > end) {
+      out.truncated = true;
+      return true;
+    }
+    if (q === 0) {
+      out.qname = nameText;
+      out.qtype = (buf[pos] << 8) | buf[pos + 1];
+      out.qclass = (buf[pos + 2] << 8) | buf[pos + 3];
+    }
+    pos += 4;
+  }
+
+  for (let a = 0; a < out.ancount; a++) {
+    const rr = readName(buf, off, pos, end);
+    if (rr < 0) {
+      failName(out);
+      return true;
+    }
+    const owner = nameText;
+    if (rr + 10 > end) {
+      out.truncated = true;
+      return true;
+    }
+    const type = (buf[rr] << 8) | buf[rr + 1];
+    const ttl = ((buf[rr + 4] << 24) | (buf[rr + 5] << 16) | (buf[rr + 6] << 8) | buf[rr + 7]) >>> 0;
+    const rdlen = (buf[rr + 8] << 8) | buf[rr + 9];
+    const rdata = rr + 10;
+    if (rdata + rdlen > end) {
+      out.truncated = true;
+      return true;
+    }
+    pos = rdata + rdlen;
+    const kept = out.answers.length < MAX_DNS_ANSWERS;
+    if (type === DNS_TYPE_A || type === DNS_TYPE_AAAA) {
+      const size = type === DNS_TYPE_A ? 4 : 16;
+      if (rdlen !== size) {
+        out.error = 'bad-rdata';
+        return true;
+      }
+      if (kept) out.answers.push({ name: owner, type: size === 4 ? 'A' : 'AAAA', ttl, data: formatIp(buf, rdata, size) });
+      else out.skippedAnswers++;
+    } else if (type === DNS_TYPE_CNAME) {
+      // The target's inline labels must lie within the rdata; pointers may go anywhere before.
+      if (readName(buf, off, rdata, pos) < 0) {
+        if (nameFailure === 'truncated') nameFailure = 'bad-rdata';
+        failName(out);
+        return true;
+      }
+      if (kept) out.answers.push({ name: owner, type: 'CNAME', ttl, data: nameText });
+      else out.skippedAnswers++;
+    } else {
+      out.skippedAnswers++;
+    }
+  }
+  return true;
+}

@@ -47,7 +47,8 @@ export type FlowClass =
   | 'vdi'
   | 'other';
 
-export type ClassifiedBy = 'sni' | 'dns' | 'cidr' | 'port' | 'nrb';
+/** Evidence for a flow's class; 'payload' = an analyzer recognised the protocol (DNS, a VPN, a VDI protocol). */
+export type ClassifiedBy = 'sni' | 'dns' | 'cidr' | 'port' | 'nrb' | 'payload';
 
 export interface ReportFlow {
   uid: string;

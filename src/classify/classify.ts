@@ -1,0 +1,307 @@
+/**
+ * Names each flow once, when it ends: its class, service, edge, client type,
+ * the evidence (strongest first), evidence that disagrees, and the policy
+ * destination families it counts under. Precedence: analyzer tags (VPN, VDI,
+ * DNS) first, then SNI > DNS name > NRB name > media CIDR > port.
+ * docs/policy.md describes the rules.
+ */
+import type { Flow } from '../flow/flow.js';
+import { protoName } from '../flow/flow.js';
+import {
+  compilePolicy,
+  MEDIA_SHARED_FAMILY,
+  mediaFamily,
+  type CompiledPolicy,
+  type HostBinding,
+  type MediaRange,
+} from '../policy/compile.js';
+import { normalizeHostName, parseIp } from '../policy/match.js';
+import type { Policy, SignallingHost } from '../policy/types.js';
+import type { ClassifiedBy, FlowClass } from '../report/schema.js';
+
+const TCP = 6;
+const UDP = 17;
+const DNS_PORT = 53;
+
+export interface HostMatch {
+  host: SignallingHost;
+  /** The name, normalised (lower case, no trailing dot). */
+  name: string;
+  /** The {region}/{edge} value in the name, e.g. "us1", "ashburn". */
+  region: string | null;
+  /** Edge id the name implies ("us1", "gll"), or null. */
+  edge: string | null;
+}
+
+export interface MediaMatch {
+  /** The CIDR that decided: the edge's own range if one matched, else the shared range. */
+  cidr: string;
+  /** Edge whose own range holds the address; null for the shared (all-edge) range. */
+  edge: string | null;
+  /** The address is only in a shared range. */
+  shared: boolean;
+  /** The deciding range is a legacy one. */
+  legacy: boolean;
+  /** Protocol and port are within the policy's media rule (udp 10000–60000). */
+  inPolicy: boolean;
+}
+
+/** Name lookups for the originator's address (the engine fills dnsName for the responder's). */
+export interface NameLookup {
+  lookup(ip: string, ts: number): string | null;
+}
+
+export interface ClassifierOptions {
+  /** Edge users have pinned (--edge): an id or alias; default the roaming edge ("gll"). */
+  edge?: string;
+  names?: NameLookup;
+}
+
+type Side = 'server' | 'client';
+
+/** One piece of evidence; `cls` null for a hint (a provider name that no pattern matches). */
+interface Evidence {
+  by: ClassifiedBy;
+  side: Side;
+  cls: FlowClass | null;
+  name?: string;
+  host?: HostMatch;
+  media?: MediaMatch;
+}
+
+const RANK: Record<ClassifiedBy, number> = { payload: 0, sni: 1, dns: 2, nrb: 3, cidr: 4, port: 5 };
+
+export class Classifier {
+  readonly policy: Policy;
+  /** The pinned edge id. */
+  readonly pinnedEdge: string;
+  private readonly compiled: CompiledPolicy;
+  private readonly names: NameLookup | null;
+
+  /** Throws an Error naming the policy's edges if `opts.edge` is not one of them. */
+  constructor(policy: Policy, opts: ClassifierOptions = {}) {
+    this.policy = policy;
+    this.compiled = compilePolicy(policy);
+    this.names = opts.names ?? null;
+    const wanted = (opts.edge ?? this.compiled.roamingEdge ?? 'gll').toLowerCase();
+    const edge = this.compiled.edgeByName.get(wanted);
+    if (edge === undefined) {
+      const known = policy.media.edges.map((e) => [e.id, ...(e.aliases ?? [])].join('/')).join(', ');
+      throw new Error(`unknown edge "${opts.edge ?? wanted}"; the policy's edges are ${known}`);
+    }
+    this.pinnedEdge = edge;
+  }
+
+  matchHost(name: string): HostMatch | null {
+    const b: HostBinding | null = this.compiled.hosts.match(name);
+    return b && { host: b.host, name: normalizeHostName(name)!, region: b.region, edge: b.edge };
+  }
+
+  matchMedia(ip: string, port: number, proto: number): MediaMatch | null {
+    const addr = parseIp(ip);
+    return addr && this.matchMediaBytes(addr, port, proto);
+  }
+
+  private matchMediaBytes(addr: Uint8Array, port: number, proto: number): MediaMatch | null {
+    const ranges = this.compiled.media.lookupBytes(addr);
+    if (ranges.length === 0) return null;
+    // Ranges come least specific first: the last own-range of a specific edge decides,
+    // then the roaming edge's, then the shared range.
+    let decide: MediaRange | undefined;
+    for (const r of ranges) if (r.edge !== null && !r.roaming) decide = r;
+    decide ??= ranges.find((r) => r.roaming) ?? ranges[0];
+    const [lo, hi] = this.policy.media.portRange;
+    return {
+      cidr: decide.cidr,
+      edge: decide.edge,
+      shared: decide.edge === null,
+      legacy: decide.legacy,
+      inPolicy: proto === UDP && port >= lo && port <= hi,
+    };
+  }
+
+  classify(flow: Flow): void {
+    flow.cls = null;
+    flow.service = null;
+    flow.edge = null;
+    flow.clientType = null;
+    flow.classifiedBy = [];
+    flow.conflicts = [];
+    flow.families = [];
+    if (this.classifyByTags(flow)) return;
+
+    const evidence = this.gatherEvidence(flow);
+    const winner = evidence.find((e) => e.cls !== null);
+    for (const e of evidence)
+      if (e.cls === null) flow.notes.push(`${e.name} is under a policy domain but matches no policy host`);
+    if (!winner) {
+      flow.cls = 'other';
+      return;
+    }
+    flow.cls = winner.cls;
+    if (winner.host) this.applyHost(flow, winner, winner.host);
+    else if (winner.media) this.applyMedia(flow, winner, winner.media, evidence);
+    else flow.classifiedBy.push(winner.by);
+
+    for (const e of evidence) {
+      if (e === winner || e.cls === null) continue;
+      if (claim(e) === claim(winner)) {
+        if (!flow.classifiedBy.includes(e.by)) flow.classifiedBy.push(e.by);
+      } else flow.conflicts.push(`${describe(winner)} vs ${describe(e)}`);
+    }
+    flow.classifiedBy.sort((a, b) => RANK[a] - RANK[b]);
+
+    if (winner.side === 'client') noteOriginator(flow, claim(winner));
+    const pinned = this.pinnedEdge;
+    if (flow.edge !== null && pinned !== this.compiled.roamingEdge && flow.edge !== pinned)
+      flow.notes.push(`edge ${flow.edge}, but users are pinned to ${pinned}`);
+  }
+
+  /** VPN and VDI (from their analyzers) and DNS; true if that decided the class. */
+  private classifyByTags(flow: Flow): boolean {
+    for (const tag of flow.tags) {
+      const [kind, what] = splitTag(tag);
+      if ((kind === 'vpn' || kind === 'vdi') && what) {
+        flow.cls = kind === 'vpn' ? 'tunnel' : 'vdi';
+        flow.service = what;
+        flow.classifiedBy.push('payload');
+        return true;
+      }
+    }
+    const dnsPort =
+      (flow.proto === UDP || flow.proto === TCP) && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT);
+    if (!flow.tags.has('dns') && !dnsPort) return false;
+    flow.cls = 'dns';
+    flow.service = 'dns';
+    if (flow.tags.has('dns')) flow.classifiedBy.push('payload');
+    if (dnsPort) flow.classifiedBy.push('port');
+    return true;
+  }
+
+  private gatherEvidence(flow: Flow): Evidence[] {
+    const evidence: Evidence[] = [];
+    const sni = flow.tls?.sni;
+    if (sni) evidence.push(this.nameEvidence('sni', sni, 'server'));
+    if (flow.dnsName) evidence.push(this.nameEvidence(flow.dnsNameSource === 'nrb' ? 'nrb' : 'dns', flow.dnsName, 'server'));
+
+    let media = this.matchMediaBytes(flow.serverAddr, flow.serverPort, flow.proto);
+    let side: Side = 'server';
+    if (!media) {
+      media = this.matchMediaBytes(flow.clientAddr, flow.clientPort, flow.proto);
+      side = 'client';
+    }
+    if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });
+
+    if (this.names && !evidence.some((e) => e.host)) {
+      const clientName = this.names.lookup(flow.clientIp, flow.firstTs);
+      const e = clientName ? this.nameEvidence('dns', clientName, 'client') : null;
+      if (e?.host) evidence.push(e);
+    }
+    return evidence.sort((a, b) => RANK[a.by] - RANK[b.by]);
+  }
+
+  private nameEvidence(by: ClassifiedBy, name: string, side: Side): Evidence {
+    const host = this.matchHost(name);
+    if (host) return { by, side, cls: host.host.class, name, host };
+    return { by, side, cls: this.inPolicyDomain(name) ? null : 'other', name };
+  }
+
+  private inPolicyDomain(name: string): boolean {
+    const n = normalizeHostName(name);
+    if (n === null) return false;
+    for (const d of this.compiled.domains) if (n === d || n.endsWith(`.${d}`)) return true;
+    return false;
+  }
+
+  /** An edge named by a label of a provider name: "media.us1.twilio.com" → us1. */
+  private edgeFromName(name: string): string | null {
+    for (const label of (normalizeHostName(name) ?? '').split('.')) {
+      const edge = this.compiled.edgeByName.get(label);
+      if (edge !== undefined) return edge;
+    }
+    return null;
+  }
+
+  private applyHost(flow: Flow, e: Evidence, m: HostMatch): void {
+    const h = m.host;
+    flow.service = h.service;
+    flow.edge = m.edge;
+    flow.clientType = h.clients.length === 1 ? h.clients[0] : null;
+    flow.classifiedBy.push(e.by);
+    const port = e.side === 'server' ? flow.serverPort : flow.clientPort;
+    if (flow.proto === TCP && h.ports.includes(port)) {
+      flow.classifiedBy.push('port');
+      flow.families.push(h.id);
+    } else
+      flow.notes.push(`${protoName(flow.proto)}/${port} is not the policy's ${h.proto}/${h.ports.join(',')} for ${m.name}`);
+    if (h.legacy) flow.notes.push(`legacy host ${m.name}: ${h.legacy}`);
+  }
+
+  private applyMedia(flow: Flow, e: Evidence, m: MediaMatch, evidence: Evidence[]): void {
+    const [lo, hi] = this.policy.media.portRange;
+    const port = e.side === 'server' ? flow.serverPort : flow.clientPort;
+    flow.classifiedBy.push('cidr', 'port');
+    if (!m.inPolicy) {
+      flow.notes.push(
+        `${protoName(flow.proto)}/${port} to media range ${m.cidr} is outside the policy's ${this.policy.media.proto}/${lo}-${hi}`,
+      );
+      return;
+    }
+    flow.service = 'media';
+    flow.edge = m.edge ?? this.edgeHint(flow, evidence);
+    flow.families.push(m.shared ? MEDIA_SHARED_FAMILY : mediaFamily(m.edge!));
+    if (m.legacy)
+      flow.notes.push(`${m.cidr} is a legacy per-edge media range; Twilio media uses ${this.policy.media.shared.join(' ')} since October 2023`);
+  }
+
+  /** For media in the shared (anycast, all-edge) range: an edge named by an analyzer tag or a provider name. */
+  private edgeHint(flow: Flow, evidence: Evidence[]): string | null {
+    for (const tag of flow.tags) {
+      const [kind, what] = splitTag(tag);
+      if (kind === 'edge' && what) {
+        const edge = this.compiled.edgeByName.get(what.toLowerCase());
+        if (edge !== undefined) return edge;
+      }
+    }
+    for (const e of evidence) {
+      const edge = e.cls === null && e.name ? this.edgeFromName(e.name) : null;
+      if (edge !== null) return edge;
+    }
+    return null;
+  }
+
+}
+
+/** The policy destination is the originator: an inbound TCP connection, or UDP whose first packet seen came from it. */
+function noteOriginator(flow: Flow, what: string): void {
+  if (flow.proto === TCP && flow.synCount > 0) {
+    flow.tags.add('inbound');
+    flow.notes.push(`inbound: ${flow.clientIp} (${what}) opened the connection`);
+  } else flow.notes.push(`the first packet seen came from ${flow.clientIp} (${what}); the capture may have started mid-flow`);
+}
+
+function splitTag(tag: string): [string, string] {
+  const colon = tag.indexOf(':');
+  return colon < 0 ? [tag, ''] : [tag.slice(0, colon), tag.slice(colon + 1)];
+}
+
+/** What evidence says: "twilio-signalling(chunderw-vpc-gll)", "twilio-media(us1)", "other". */
+function claim(e: Evidence): string {
+  const detail = e.host ? e.host.host.service : e.media && e.cls === 'twilio-media' ? (e.media.edge ?? 'shared') : null;
+  return `${e.cls}${detail ? `(${detail})` : ''}`;
+}
+
+/** Evidence with its kind: "sni:other", "cidr:twilio-media(us1)". */
+function describe(e: Evidence): string {
+  return `${e.by}:${claim(e)}`;
+}
+
+/** Flows per class; flows not yet classified count as "unclassified". */
+export function summarizeClasses(flows: ReadonlyArray<{ cls: string | null }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of flows) {
+    const k = f.cls ?? 'unclassified';
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}

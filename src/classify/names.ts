@@ -1,0 +1,102 @@
+/**
+ * Address → name, from DNS answers (and pcapng name resolution blocks), for
+ * naming flows whose TLS carried no SNI. Bounded (LRU over addresses) and
+ * time-aware: a flow only gets a name answered at or before its first packet.
+ *
+ * TTLs are recorded but not enforced: resolvers, browsers and apps keep using
+ * addresses past the TTL, and long calls outlive it, so an expired answer is
+ * still the best evidence of what a server is. Reassignment is handled by
+ * preferring the most recent answer instead.
+ */
+
+/** What the DNS analyzer feeds. */
+export interface NameSink {
+  add(ip: string, name: string, ts: number, ttl: number): void;
+}
+
+export interface NameAnswer {
+  name: string;
+  /** First and latest time this name was answered for the address. */
+  firstTs: number;
+  lastTs: number;
+  /** TTL of the latest answer, seconds. */
+  ttl: number;
+}
+
+export const DEFAULT_MAX_NAME_ENTRIES = 100_000;
+/** Names kept per address (CDNs and round-robin give several); the least recent is dropped. */
+export const MAX_NAMES_PER_IP = 4;
+
+export class NameMap implements NameSink {
+  private readonly maxEntries: number;
+  /** Map order is recency order: the first key is the least recently used. */
+  private readonly byIp = new Map<string, NameAnswer[]>();
+  private evicted = 0;
+
+  constructor(opts: { maxEntries?: number } = {}) {
+    this.maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_MAX_NAME_ENTRIES);
+  }
+
+  /** Addresses dropped to stay within maxEntries. */
+  get evictions(): number {
+    return this.evicted;
+  }
+
+  /** Addresses held. */
+  get size(): number {
+    return this.byIp.size;
+  }
+
+  /** `ip` must be formatted as the flow table formats addresses; names are kept lower case without a trailing dot. */
+  add(ip: string, name: string, ts: number, ttl: number): void {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    if (n === '') return;
+    let answers = this.byIp.get(ip);
+    if (answers) this.byIp.delete(ip);
+    else answers = [];
+    this.byIp.set(ip, answers);
+    const known = answers.find((a) => a.name === n);
+    if (known) {
+      known.firstTs = Math.min(known.firstTs, ts);
+      known.lastTs = Math.max(known.lastTs, ts);
+      known.ttl = ttl;
+    } else {
+      if (answers.length >= MAX_NAMES_PER_IP) answers.splice(indexOfOldest(answers), 1);
+      answers.push({ name: n, firstTs: ts, lastTs: ts, ttl });
+    }
+    if (this.byIp.size > this.maxEntries) {
+      this.byIp.delete(this.byIp.keys().next().value!);
+      this.evicted++;
+    }
+  }
+
+  /** The most recently answered name for `ip` at time `ts` (a flow's first packet), or null. */
+  lookup(ip: string, ts: number): string | null {
+    let best: NameAnswer | null = null;
+    let bestTs = -Infinity;
+    for (const a of this.lookupAll(ip, ts)) {
+      // Latest answer known to be at or before ts: lastTs if it is, else at least firstTs.
+      const t = a.lastTs <= ts ? a.lastTs : a.firstTs;
+      if (t > bestTs) [best, bestTs] = [a, t];
+    }
+    return best ? best.name : null;
+  }
+
+  /** Every name answered for `ip` at or before `ts`, in order of first answer. Counts as a use for the LRU. */
+  lookupAll(ip: string, ts: number): NameAnswer[] {
+    const answers = this.byIp.get(ip);
+    if (!answers) return [];
+    this.byIp.delete(ip);
+    this.byIp.set(ip, answers);
+    return answers
+      .filter((a) => a.firstTs <= ts)
+      .sort((a, b) => a.firstTs - b.firstTs)
+      .map((a) => ({ ...a }));
+  }
+}
+
+function indexOfOldest(answers: NameAnswer[]): number {
+  let oldest = 0;
+  for (let i = 1; i < answers.length; i++) if (answers[i].lastTs < answers[oldest].lastTs) oldest = i;
+  return oldest;
+}

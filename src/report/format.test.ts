@@ -22,7 +22,7 @@ import {
 
 const fail = JSON.parse(readFileSync(new URL('../../test/fixtures/reports/fail.json', import.meta.url), 'utf8')) as Report;
 
-const finding = (severity: ReportFinding['severity'], id = severity): ReportFinding => ({
+const finding = (severity: ReportFinding['severity'], id: string = severity): ReportFinding => ({
   id,
   severity,
   title: id,

@@ -181,3 +181,9 @@ export function streamSeries(stream: ReportRtpStream | null): CallSeries {
 export function callVerdictText(call: ReportCall): string {
   return call.verdict === 'pass' ? 'pass' : `FAIL ${call.violations.join(', ')}`;
 }
+
+/** "█████░░░░░" for a fraction 0..1 in `width` cells. */
+export function progressBar(fraction: number, width: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return '█'.repeat(filled) + '░'.repeat(Math.max(0, width - filled));
+}

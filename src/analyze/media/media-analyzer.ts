@@ -1,0 +1,334 @@
+/**
+ * The media analyzer: demultiplexes every UDP payload per RFC 7983 (STUN,
+ * DTLS, TURN ChannelData, RTP/RTCP), finds RTP streams heuristically (no SDP
+ * needed), analyses them as Wireshark does (rtp-stream.ts), attaches RTCP
+ * report blocks and STUN round trips, and at the end groups flows into calls
+ * (calls.ts). docs/media.md has the definitions.
+ *
+ * Per RTP packet the work is O(1) and allocation-free: the flow's media
+ * state is found with one Map lookup by Flow object, the stream by a scan of
+ * the flow's small stream array (direction + SSRC).
+ */
+import type { Analyzer, PacketContext } from '../../engine/analyzer.js';
+import type { Flow } from '../../flow/flow.js';
+import type { Policy } from '../../policy/types.js';
+import type { ReportCall, ReportRtpStream } from '../../report/schema.js';
+import { DEMUX_DTLS, DEMUX_RTCP, DEMUX_RTP, DEMUX_STUN, DEMUX_TURN_CHANNEL, demuxUdp } from '../../decode/demux.js';
+import { parseRtp, parseRtcp, RtcpCompound, RtpHeader } from '../../decode/rtp.js';
+import { parseStun, StunMessage, ChannelData, parseChannelData } from '../../decode/stun.js';
+import { isDtlsVersion } from '../../decode/dtls.js';
+import { IPPROTO_UDP } from '../../decode/view.js';
+import { plausiblePayloadType } from './codecs.js';
+import { RtpStream } from './rtp-stream.js';
+import { StunTransactions } from './stun-rtt.js';
+import { buildCalls, type MediaFlow } from './calls.js';
+
+export interface MediaAnalyzerOptions {
+  policy: Policy;
+  internal: { containsIp(ip: string): boolean };
+  /** Accepted streams kept at once (default 10 000); the idlest are evicted first. */
+  maxStreams?: number;
+  /** Timeline points per stream (default 600). */
+  timelineMaxPoints?: number;
+}
+
+/** Unaccepted SSRC candidates kept per flow. */
+const MAX_CANDIDATES = 8;
+/** Candidates a flow may create without any being accepted before the RTP heuristic gives up on it. */
+const MAX_FAILED_CANDIDATES = 64;
+/** Ports whose payload is never media (DNS, mDNS, LLMNR, NetBIOS, DHCP). */
+const NEVER_MEDIA = new Set([53, 5353, 5355, 137, 138, 67, 68]);
+const DTLS_HANDSHAKE = 22;
+/** Entropy (bits/byte) of G.711 payload below which it is cleartext, at or above which it is encrypted. */
+const CLEARTEXT_ENTROPY = 7.0;
+const ENCRYPTED_ENTROPY = 7.6;
+
+/** Media state of one live flow. */
+class FlowMedia implements MediaFlow {
+  streams: RtpStream[] = [];
+  candidates = 0;
+  failedCandidates = 0;
+  rtpPackets = 0;
+  rtcpPackets = 0;
+  srtcpPackets = 0;
+  stunPackets = 0;
+  dtlsPackets = 0;
+  turnChannelPackets = 0;
+  dtlsHandshake = false;
+  stun: StunTransactions | null = null;
+  firstTs = 0;
+  lastTs = 0;
+  edge: string | null = null;
+  cls: string | null = null;
+
+  constructor(
+    readonly uid: string,
+    readonly clientIp: string,
+    readonly clientPort: number,
+    readonly serverIp: string,
+    readonly serverPort: number,
+  ) {}
+
+  get acceptedStreams(): RtpStream[] {
+    return this.streams.filter((s) => s.accepted);
+  }
+}
+
+export class MediaAnalyzer implements Analyzer {
+  readonly name = 'media';
+  private readonly live = new Map<Flow, FlowMedia>();
+  private readonly ended: FlowMedia[] = [];
+  /** Accepted streams, for RTCP lookup by SSRC (RTCP may use another 5-tuple). */
+  private readonly bySsrc = new Map<number, RtpStream[]>();
+  private acceptedCount = 0;
+  private readonly maxStreams: number;
+  private readonly timelineMaxPoints: number;
+  evictions = 0;
+  private finished = false;
+  private callList: ReportCall[] = [];
+  private streamList: ReportRtpStream[] = [];
+
+  private readonly rtp = new RtpHeader();
+  private readonly rtcp = new RtcpCompound();
+  private readonly stunMsg = new StunMessage();
+  private readonly channel = new ChannelData();
+
+  constructor(private readonly opts: MediaAnalyzerOptions) {
+    this.maxStreams = opts.maxStreams ?? 10_000;
+    this.timelineMaxPoints = opts.timelineMaxPoints ?? 600;
+  }
+
+  /** Streams accepted so far (for progress displays). */
+  get streamCount(): number {
+    return this.acceptedCount;
+  }
+
+  onPacket(ctx: PacketContext): void {
+    const flow = ctx.flow;
+    const view = ctx.view;
+    if (flow === null || view.proto !== IPPROTO_UDP || view.payloadLen === 0) return;
+    if (NEVER_MEDIA.has(flow.serverPort) || NEVER_MEDIA.has(flow.clientPort)) return;
+    const buf = view.buf;
+    const off = view.payloadOff;
+    const end = off + view.payloadLen;
+    let fm = this.live.get(flow);
+    if (fm === undefined) {
+      const kind = demuxUdp(buf, off, end);
+      if (kind !== DEMUX_STUN && kind !== DEMUX_DTLS && kind !== DEMUX_TURN_CHANNEL && kind !== DEMUX_RTP && kind !== DEMUX_RTCP) return;
+      fm = new FlowMedia(flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
+      this.live.set(flow, fm);
+    }
+    this.demux(fm, flow, ctx, buf, off, end, true);
+  }
+
+  private demux(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number, outer: boolean): void {
+    const kind = demuxUdp(buf, off, end);
+    switch (kind) {
+      case DEMUX_RTP:
+        this.onRtp(fm, flow, ctx, buf, off, end);
+        return;
+      case DEMUX_RTCP:
+        this.onRtcp(fm, flow, ctx, buf, off, end);
+        return;
+      case DEMUX_STUN:
+        if (!parseStun(buf, off, end, this.stunMsg) || !this.stunMsg.magic) return;
+        fm.stunPackets++;
+        this.touch(fm, ctx.ts);
+        (fm.stun ??= new StunTransactions()).onMessage(buf, this.stunMsg, ctx.dir, ctx.ts);
+        return;
+      case DEMUX_DTLS:
+        if (end - off < 13 || !isDtlsVersion((buf[off + 1] << 8) | buf[off + 2])) return;
+        fm.dtlsPackets++;
+        this.touch(fm, ctx.ts);
+        if (buf[off] === DTLS_HANDSHAKE) fm.dtlsHandshake = true;
+        return;
+      case DEMUX_TURN_CHANNEL:
+        if (!outer || !parseChannelData(buf, off, end, false, this.channel) || this.channel.truncated) return;
+        fm.turnChannelPackets++;
+        this.demux(fm, flow, ctx, buf, this.channel.dataOff, this.channel.dataOff + this.channel.dataLen, false);
+        return;
+    }
+  }
+
+  private touch(fm: FlowMedia, ts: number): void {
+    if (fm.firstTs === 0) fm.firstTs = ts;
+    fm.lastTs = ts;
+  }
+
+  private onRtp(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
+    const h = this.rtp;
+    if (!parseRtp(buf, off, end, h) || !plausiblePayloadType(h.payloadType)) return;
+    const dir = ctx.dir;
+    const streams = fm.streams;
+    let s: RtpStream | null = null;
+    for (let i = 0; i < streams.length; i++) {
+      const c = streams[i];
+      if (c.ssrc === h.ssrc && c.dir === dir) {
+        s = c;
+        break;
+      }
+    }
+    if (s === null) {
+      if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
+      s = this.newCandidate(fm, flow, dir, h.ssrc);
+    }
+    s.samplePayload(buf, h.payloadOff, h.payloadLen, h.payloadType);
+    const wasAccepted = s.accepted;
+    if (s.offer(ctx.ts, h.seq, h.timestamp, h.payloadType, h.marker, ctx.view.ipTotalLen, ctx.frame)) this.onAccepted(fm, s);
+    if (wasAccepted || s.accepted) this.touch(fm, ctx.ts);
+  }
+
+  private newCandidate(fm: FlowMedia, flow: Flow, dir: 0 | 1, ssrc: number): RtpStream {
+    if (fm.candidates >= MAX_CANDIDATES) {
+      // Replace the oldest unaccepted candidate.
+      const i = fm.streams.findIndex((c) => !c.accepted);
+      fm.streams.splice(i, 1);
+      fm.candidates--;
+      fm.failedCandidates++;
+    }
+    const ends =
+      dir === 0
+        ? { srcIp: flow.clientIp, srcPort: flow.clientPort, dstIp: flow.serverIp, dstPort: flow.serverPort, flowUid: flow.uid }
+        : { srcIp: flow.serverIp, srcPort: flow.serverPort, dstIp: flow.clientIp, dstPort: flow.clientPort, flowUid: flow.uid };
+    const s = new RtpStream(ssrc, dir, ends, this.timelineMaxPoints);
+    fm.streams.push(s);
+    fm.candidates++;
+    return s;
+  }
+
+  private onAccepted(fm: FlowMedia, s: RtpStream): void {
+    fm.candidates--;
+    fm.failedCandidates = 0;
+    if (this.acceptedCount >= this.maxStreams) this.evictIdlest();
+    this.acceptedCount++;
+    let list = this.bySsrc.get(s.ssrc);
+    if (list === undefined) this.bySsrc.set(s.ssrc, (list = []));
+    list.push(s);
+  }
+
+  /** Drop the accepted stream with the oldest last packet (ended flows' streams are the idlest). */
+  private evictIdlest(): void {
+    let victim: RtpStream | null = null;
+    let owner: FlowMedia | null = null;
+    const consider = (fm: FlowMedia): void => {
+      for (const s of fm.streams) {
+        if (s.accepted && (victim === null || s.lastTs < victim.lastTs)) {
+          victim = s;
+          owner = fm;
+        }
+      }
+    };
+    for (const fm of this.ended) consider(fm);
+    if (victim === null) for (const fm of this.live.values()) consider(fm);
+    if (victim === null || owner === null) return;
+    const v: RtpStream = victim;
+    const o: FlowMedia = owner;
+    o.streams.splice(o.streams.indexOf(v), 1);
+    const list = this.bySsrc.get(v.ssrc);
+    if (list) {
+      list.splice(list.indexOf(v), 1);
+      if (list.length === 0) this.bySsrc.delete(v.ssrc);
+    }
+    this.acceptedCount--;
+    this.evictions++;
+  }
+
+  /**
+   * Plain RTCP: report blocks describe a stream sent toward the reporter;
+   * SRs are remembered on the sender's stream for LSR/DLSR round trips.
+   * SRTCP (bytes after the last packet: E flag, index, auth tag; or an
+   * encrypted, unparsable second packet) is only counted.
+   */
+  private onRtcp(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
+    const r = this.rtcp;
+    if (!parseRtcp(buf, off, end, r)) return;
+    this.touch(fm, ctx.ts);
+    if (r.trailingBytes > 0 || r.truncated) {
+      fm.srtcpPackets++;
+      return;
+    }
+    fm.rtcpPackets++;
+    const srcIp = ctx.dir === 0 ? flow.clientIp : flow.serverIp;
+    if (r.srCount > 0) {
+      const sender = this.findStream(r.senderSsrc, srcIp, true);
+      if (sender) sender.noteSenderReport(((r.ntpSec & 0xffff) * 65536 + (r.ntpFrac >>> 16)) >>> 0, ctx.ts);
+    }
+    for (let i = 0; i < r.blocks; i++) {
+      const reported = this.findStream(r.source[i], srcIp, false);
+      if (!reported) continue;
+      reported.noteReceiverView(r.fractionLost[i], r.cumulativeLost[i], r.jitter[i]);
+      reported.noteRoundTrip(r.lsr[i], r.dlsr[i], ctx.ts);
+    }
+  }
+
+  /** The accepted stream with this SSRC sent by (bySender) or toward ip. */
+  private findStream(ssrc: number, ip: string, bySender: boolean): RtpStream | null {
+    const list = this.bySsrc.get(ssrc);
+    if (list === undefined) return null;
+    for (const s of list) if ((bySender ? s.ends.srcIp : s.ends.dstIp) === ip) return s;
+    return null;
+  }
+
+  onFlowEnd(flow: Flow): void {
+    const fm = this.live.get(flow);
+    if (fm === undefined) return;
+    this.live.delete(flow);
+    fm.edge = flow.edge;
+    fm.cls = flow.cls;
+    this.endFlow(fm);
+    for (const s of fm.streams) fm.rtpPackets += s.totalNr;
+    const tags: string[] = [];
+    if (fm.rtpPackets) tags.push(`${fm.rtpPackets} RTP`);
+    if (fm.rtcpPackets) tags.push(`${fm.rtcpPackets} RTCP`);
+    if (fm.srtcpPackets) tags.push(`${fm.srtcpPackets} SRTCP`);
+    if (fm.stunPackets) tags.push(`${fm.stunPackets} STUN`);
+    if (fm.dtlsPackets) tags.push(`${fm.dtlsPackets} DTLS`);
+    if (fm.turnChannelPackets) tags.push(`${fm.turnChannelPackets} TURN ChannelData`);
+    if (fm.rtpPackets) flow.tags.add('media:rtp');
+    if (fm.rtcpPackets || fm.srtcpPackets) flow.tags.add('media:rtcp');
+    if (fm.stunPackets) flow.tags.add('media:stun');
+    if (fm.dtlsPackets) flow.tags.add('media:dtls');
+    if (fm.turnChannelPackets) flow.tags.add('media:turn');
+    if (tags.length) flow.notes.push(`media: ${tags.join(', ')}`);
+  }
+
+  private endFlow(fm: FlowMedia): void {
+    fm.streams = fm.acceptedStreams;
+    fm.candidates = 0;
+    for (const s of fm.streams) {
+      s.finish();
+      s.srtp = this.srtpVerdict(fm, s);
+    }
+    if (fm.streams.length || fm.stunPackets || fm.dtlsPackets) this.ended.push(fm);
+  }
+
+  /** See docs/media.md "SRTP or cleartext". */
+  private srtpVerdict(fm: FlowMedia, s: RtpStream): boolean | null {
+    if (fm.dtlsHandshake || fm.srtcpPackets > 0) return true;
+    if (s.rtcpReports > 0) return false;
+    if (s.payloadEntropy !== null) {
+      if (s.payloadEntropy < CLEARTEXT_ENTROPY) return false;
+      if (s.payloadEntropy >= ENCRYPTED_ENTROPY) return true;
+    }
+    return null;
+  }
+
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const fm of this.live.values()) this.endFlow(fm);
+    this.live.clear();
+    const all = this.ended.flatMap((fm) => fm.streams);
+    all.sort((a, b) => a.firstTs - b.firstTs || a.firstFrame - b.firstFrame);
+    this.streamList = all.map((s) => s.toReport());
+    this.callList = buildCalls(this.ended, this.opts.policy, this.opts.internal);
+  }
+
+  streams(): ReportRtpStream[] {
+    return this.streamList;
+  }
+
+  calls(): ReportCall[] {
+    return this.callList;
+  }
+}

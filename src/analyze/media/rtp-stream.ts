@@ -1,0 +1,495 @@
+/**
+ * One RTP stream (one SSRC, one direction of one 5-tuple) and its statistics,
+ * computed exactly as Wireshark's RTP stream analysis does
+ * (ui/tap-rtp-analysis.c rtppacket_analyse, ui/tap-rtp-common.c, and the
+ * extended timestamp of epan/dissectors/packet-rtp.c), so that packets, lost,
+ * max delta, max and mean jitter equal `tshark -z rtp,streams`. See
+ * docs/media.md for the definitions.
+ *
+ * Memory per stream is O(1) apart from the bounded timeline. Before a stream
+ * is accepted (and, for dynamic payload types, until its clock is inferred)
+ * up to PENDING packet headers are kept in typed arrays and replayed into the
+ * analysis, so the first packets are counted exactly once.
+ */
+import type { ReportRtpStream } from '../../report/schema.js';
+import { isoTime, round } from '../../report/build.js';
+import { guessDynamicCodec, isDynamic, PT_CN, PT_CN_OLD, snapClockRate, staticPayloadType } from './codecs.js';
+import { Timeline, type TimelinePoint } from './timeline.js';
+
+/** Consecutive sequence numbers (seq + 1) needed before a candidate becomes a stream. */
+export const MIN_RUN = 3;
+/** Packets kept before acceptance / clock inference. */
+const PENDING = 16;
+/** Arrival-time span after which a dynamic payload type's clock is inferred. */
+const INFER_SPAN_S = 1;
+/** Duplicate-detection window (sequence numbers). */
+const DUP_WINDOW = 64;
+/** G.711 payload bytes sampled for the cleartext/encrypted heuristic. */
+const ENTROPY_SAMPLE = 2048;
+/** Remembered SR NTP middle words for LSR/DLSR round trips. */
+const SR_MEMORY = 4;
+
+const TWO32 = 4294967296;
+const TWO31 = 2147483648;
+
+// Wireshark STAT_FLAG_* that exclude a packet from max delta / jitter statistics.
+const F_MARKER = 1;
+const F_PT_CN = 2;
+const F_FOLLOW_PT_CN = 4;
+const F_WRONG_TIMESTAMP = 8;
+
+export interface StreamEndpoints {
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  flowUid: string;
+}
+
+export class RtpStream {
+  accepted = false;
+  /** Payload type of the first packet (the stream's codec). */
+  pt = -1;
+  clockRate: number | null = null;
+  clockRateInferred = false;
+  /** Set by the analyzer from flow evidence (DTLS, SRTCP, RTCP) and the payload entropy. */
+  srtp: boolean | null = null;
+
+  firstTs = 0;
+  lastTs = 0;
+  firstFrame = 0;
+  ipBytes = 0;
+
+  // ---- Wireshark tap_rtp_stat_t ----
+  private started = false;
+  private startSeq = 0;
+  private stopSeq = 0;
+  private seqNum = 0;
+  private seqCycles = 0;
+  private under = false;
+  private seqTimestamp = 0;
+  private time = 0;
+  private curPt = 0;
+  private jitter = 0;
+  maxJitter = 0;
+  meanJitter = 0;
+  private delta = 0;
+  maxDelta = 0;
+  totalNr = 0;
+  /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
+  sequenceErrors = 0;
+  private lastExtTs = TWO32;
+
+  // ---- our own sequence accounting ----
+  private lastExtSeq = 0x10000;
+  highestExt = -1;
+  duplicates = 0;
+  outOfOrder = 0;
+  private readonly seen = new Int32Array(DUP_WINDOW).fill(-1);
+
+  // ---- acceptance / clock inference buffer ----
+  private pending: {
+    ts: Float64Array;
+    rawTs: Float64Array;
+    seq: Int32Array;
+    pt: Uint8Array;
+    marker: Uint8Array;
+    bytes: Int32Array;
+    frame: Float64Array;
+  } | null = {
+    ts: new Float64Array(PENDING),
+    rawTs: new Float64Array(PENDING),
+    seq: new Int32Array(PENDING),
+    pt: new Uint8Array(PENDING),
+    marker: new Uint8Array(PENDING),
+    bytes: new Int32Array(PENDING),
+    frame: new Float64Array(PENDING),
+  };
+  private pendingCount = 0;
+  private run = 0;
+
+  // ---- cleartext heuristic (G.711 only) ----
+  private histogram: Uint16Array | null = null;
+  private sampled = 0;
+  /** Shannon entropy (bits/byte) of the sampled G.711 payload, when measured. */
+  payloadEntropy: number | null = null;
+
+  // ---- the remote side's view from RTCP report blocks ----
+  rtcpReports = 0;
+  rtcpFractionLost: number | null = null;
+  rtcpCumulativeLost: number | null = null;
+  rtcpJitterMs: number | null = null;
+  rttMinMs = Infinity;
+  rttMaxMs = 0;
+  rttSumMs = 0;
+  rttSamples = 0;
+  private readonly srNtp = new Float64Array(SR_MEMORY).fill(-1);
+  private readonly srTs = new Float64Array(SR_MEMORY);
+  private srNext = 0;
+
+  private timeline: Timeline | null = null;
+
+  constructor(
+    readonly ssrc: number,
+    readonly dir: 0 | 1,
+    readonly ends: StreamEndpoints,
+    private readonly timelineMaxPoints: number,
+  ) {}
+
+  /**
+   * Feed one RTP packet header. Before acceptance the packet is buffered; the
+   * stream is accepted after MIN_RUN consecutive sequence numbers and the
+   * buffer is replayed. Returns true when this call accepted the stream.
+   */
+  offer(ts: number, seq: number, rawTs: number, pt: number, marker: boolean, ipBytes: number, frame: number): boolean {
+    const p = this.pending;
+    if (p === null) {
+      this.analyse(ts, seq, rawTs, pt, marker, ipBytes, frame);
+      return false;
+    }
+    if (this.pendingCount === PENDING) {
+      if (this.accepted) {
+        this.inferClock();
+        this.replay();
+        this.analyse(ts, seq, rawTs, pt, marker, ipBytes, frame);
+        return false;
+      }
+      this.dropOldest();
+    }
+    const i = this.pendingCount++;
+    if (i > 0 && ((p.seq[i - 1] + 1) & 0xffff) === seq) this.run++;
+    else this.run = 1;
+    p.ts[i] = ts;
+    p.rawTs[i] = rawTs;
+    p.seq[i] = seq;
+    p.pt[i] = pt;
+    p.marker[i] = marker ? 1 : 0;
+    p.bytes[i] = ipBytes;
+    p.frame[i] = frame;
+    if (!this.accepted) {
+      if (this.run < MIN_RUN) return false;
+      this.accepted = true;
+      this.pt = p.pt[0];
+      const st = staticPayloadType(this.pt);
+      if (st) this.clockRate = st.clockRate;
+      if (!isDynamic(this.pt)) this.replay();
+      return true;
+    }
+    if (ts - p.ts[0] >= INFER_SPAN_S) {
+      this.inferClock();
+      this.replay();
+    }
+    return false;
+  }
+
+  /** Count the packet toward the G.711 cleartext heuristic (first ENTROPY_SAMPLE bytes). */
+  samplePayload(buf: Uint8Array, off: number, len: number, pt: number): void {
+    if (pt !== 0 && pt !== 8) return;
+    if (this.sampled >= ENTROPY_SAMPLE) return;
+    if (this.histogram === null) this.histogram = new Uint16Array(256);
+    const end = Math.min(off + len, off + ENTROPY_SAMPLE - this.sampled);
+    for (let i = off; i < end; i++) this.histogram[buf[i]]++;
+    this.sampled += end - off;
+    if (this.sampled >= ENTROPY_SAMPLE) this.closeEntropy();
+  }
+
+  private closeEntropy(): void {
+    const h = this.histogram;
+    if (h === null || this.sampled === 0) return;
+    let e = 0;
+    for (let i = 0; i < 256; i++) {
+      if (h[i] === 0) continue;
+      const q = h[i] / this.sampled;
+      e -= q * Math.log2(q);
+    }
+    this.payloadEntropy = e;
+    this.histogram = null;
+  }
+
+  private dropOldest(): void {
+    const p = this.pending!;
+    p.ts.copyWithin(0, 1);
+    p.rawTs.copyWithin(0, 1);
+    p.seq.copyWithin(0, 1);
+    p.pt.copyWithin(0, 1);
+    p.marker.copyWithin(0, 1);
+    p.bytes.copyWithin(0, 1);
+    p.frame.copyWithin(0, 1);
+    this.pendingCount--;
+  }
+
+  /**
+   * Infer a dynamic payload type's clock from the buffered packets of the
+   * stream's payload type: RTP timestamp advance over arrival-time span,
+   * snapped to a standard rate.
+   */
+  private inferClock(): void {
+    if (this.clockRate !== null || !isDynamic(this.pt)) return;
+    const p = this.pending!;
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < this.pendingCount; i++) {
+      if (p.pt[i] !== this.pt) continue;
+      if (first < 0) first = i;
+      last = i;
+    }
+    if (first < 0 || last === first) return;
+    const span = p.ts[last] - p.ts[first];
+    const ticks = (p.rawTs[last] - p.rawTs[first] + TWO32) % TWO32;
+    if (span < 0.05 || ticks >= TWO31) return;
+    const rate = snapClockRate(ticks / span);
+    if (rate !== null) {
+      this.clockRate = rate;
+      this.clockRateInferred = true;
+    }
+  }
+
+  private replay(): void {
+    const p = this.pending!;
+    const n = this.pendingCount;
+    this.pending = null;
+    this.pendingCount = 0;
+    for (let i = 0; i < n; i++) this.analyse(p.ts[i], p.seq[i], p.rawTs[i], p.pt[i], p.marker[i] === 1, p.bytes[i], p.frame[i]);
+  }
+
+  /** End of the stream: flush what is still buffered (accepted streams only). */
+  finish(): void {
+    if (this.pending !== null && this.accepted) {
+      this.inferClock();
+      this.replay();
+    }
+    if (this.payloadEntropy === null) this.closeEntropy();
+  }
+
+  private clockFor(pt: number): number {
+    if (pt < 96) return staticPayloadType(pt)?.clockRate ?? 0;
+    // Dynamic: only the stream's own payload type has a (inferred) clock; others
+    // (telephone-event, RED, FEC on the same SSRC) are skipped for jitter, as
+    // Wireshark does for telephone-event.
+    return pt === this.pt && this.clockRate !== null ? this.clockRate : 0;
+  }
+
+  /** rtppacket_analyse, step for step. */
+  private analyse(ts: number, seq: number, rawTs: number, pt: number, marker: boolean, ipBytes: number, frame: number): void {
+    const extTs = this.extendTimestamp(rawTs);
+    const extSeq = this.extendSeq(seq);
+    this.countSeq(extSeq);
+    this.ipBytes += ipBytes;
+    this.lastTs = ts;
+    const tMs = (ts - this.firstTs) * 1000;
+
+    if (!this.started) {
+      this.started = true;
+      this.firstTs = ts;
+      this.firstFrame = frame;
+      this.startSeq = this.stopSeq = this.seqNum = seq;
+      this.time = 0;
+      this.seqTimestamp = extTs;
+      this.curPt = pt;
+      this.totalNr = 1;
+      this.timeline = new Timeline(ts, extSeq - 1, this.timelineMaxPoints);
+      this.timeline.add(ts, ipBytes, this.clockRate !== null ? 0 : NaN, this.highestExt);
+      return;
+    }
+
+    let flags = 0;
+    const inTimeSequence = this.seqTimestamp <= extTs;
+    if (!inTimeSequence) flags |= F_WRONG_TIMESTAMP;
+
+    if (seq < this.startSeq && inTimeSequence && !this.under) {
+      this.seqCycles++;
+      this.under = true;
+    } else if (seq === 0 && this.stopSeq === 65535 && inTimeSequence && !this.under) {
+      this.seqCycles++;
+      this.under = true;
+    } else if (seq > this.startSeq && inTimeSequence && this.under) {
+      this.under = false;
+    }
+
+    if (inTimeSequence && this.seqNum + 1 === seq) {
+      this.seqNum = seq;
+    } else if (inTimeSequence && this.seqNum === 65535 && seq === 0) {
+      this.seqNum = seq;
+    } else if (inTimeSequence && (this.seqNum + 1 < seq || this.seqNum - seq > 0xff00)) {
+      this.seqNum = seq;
+      this.sequenceErrors++;
+    } else if (this.seqNum + 1 > seq) {
+      this.sequenceErrors++;
+    }
+
+    if (pt === PT_CN || pt === PT_CN_OLD) flags |= F_PT_CN;
+    if (this.curPt === PT_CN || this.curPt === PT_CN_OLD) flags |= F_FOLLOW_PT_CN;
+    this.curPt = pt;
+
+    const clock = this.clockFor(pt);
+    let currentJitter = 0;
+    if (clock !== 0) {
+      // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic).
+      const nominalDiff = (extTs - this.seqTimestamp) / Math.floor(clock / 1000);
+      const expected = this.time + nominalDiff;
+      currentJitter = (15 * this.jitter + Math.abs(tMs - expected)) / 16;
+      this.delta = tMs - this.time;
+      this.jitter = currentJitter;
+    } else {
+      this.delta = tMs - this.time;
+    }
+
+    if (marker) flags |= F_MARKER;
+    if (flags === 0) {
+      if (this.delta > this.maxDelta) this.maxDelta = this.delta;
+      if (clock !== 0) {
+        if (this.jitter > this.maxJitter) this.maxJitter = this.jitter;
+        this.meanJitter = (this.meanJitter * (this.totalNr - 1) + currentJitter) / this.totalNr;
+      }
+    }
+
+    if (inTimeSequence) {
+      this.time = tMs;
+      this.seqTimestamp = extTs;
+    }
+    this.stopSeq = seq;
+    this.totalNr++;
+    this.timeline!.add(ts, ipBytes, this.clockRate !== null ? this.jitter : NaN, this.highestExt);
+  }
+
+  /** packet-rtp.c calculate_extended_timestamp. */
+  private extendTimestamp(raw: number): number {
+    const prev = this.lastExtTs;
+    let ext = Math.floor(prev / TWO32) * TWO32 + raw;
+    if (ext + TWO31 < prev) ext += TWO32;
+    else if (prev + TWO31 < ext) ext -= TWO32;
+    this.lastExtTs = ext;
+    return ext;
+  }
+
+  /** packet-rtp.c calculate_extended_seqno. */
+  private extendSeq(seq: number): number {
+    const prev = this.lastExtSeq;
+    let ext = (prev - (prev & 0xffff)) + seq;
+    if (ext + 0x8000 < prev) ext += 0x10000;
+    else if (prev + 0x8000 < ext) ext -= 0x10000;
+    this.lastExtSeq = ext;
+    return ext;
+  }
+
+  /** Duplicates (seen within the last DUP_WINDOW numbers) and out-of-order arrivals. */
+  private countSeq(ext: number): void {
+    const slot = ext & (DUP_WINDOW - 1);
+    if (this.seen[slot] === ext) {
+      this.duplicates++;
+      return;
+    }
+    this.seen[slot] = ext;
+    if (ext > this.highestExt) this.highestExt = ext;
+    else this.outOfOrder++;
+  }
+
+  /** Wireshark's expected count: last seq + cycles·65536 − first seq + 1. */
+  get expected(): number {
+    return this.stopSeq + this.seqCycles * 65536 - this.startSeq + 1;
+  }
+
+  get lost(): number {
+    return this.expected - this.totalNr;
+  }
+
+  get lossPct(): number {
+    const e = this.expected;
+    return e > 0 ? (this.lost * 100) / e : 0;
+  }
+
+  get durationS(): number {
+    return this.lastTs - this.firstTs;
+  }
+
+  get kbps(): number {
+    const d = this.durationS;
+    return d > 0 ? (this.ipBytes * 8) / 1000 / d : 0;
+  }
+
+  get codec(): string | null {
+    if (this.pt < 0) return null;
+    return staticPayloadType(this.pt)?.name ?? guessDynamicCodec(this.clockRate);
+  }
+
+  /** Sender report seen from this stream's sender: remember its NTP middle 32 bits. */
+  noteSenderReport(ntpMiddle: number, ts: number): void {
+    this.srNtp[this.srNext] = ntpMiddle;
+    this.srTs[this.srNext] = ts;
+    this.srNext = (this.srNext + 1) % SR_MEMORY;
+  }
+
+  /**
+   * A report block about a stream this stream's sender receives (so the
+   * block's LSR refers to an SR this stream's sender sent). Returns nothing;
+   * the round trip is capture time(RR) − capture time(SR) − DLSR.
+   */
+  noteRoundTrip(lsr: number, dlsr: number, ts: number): void {
+    if (lsr === 0) return;
+    for (let i = 0; i < SR_MEMORY; i++) {
+      if (this.srNtp[i] !== lsr) continue;
+      const rttMs = (ts - this.srTs[i] - dlsr / 65536) * 1000;
+      if (rttMs < 0) return;
+      this.rttSamples++;
+      this.rttSumMs += rttMs;
+      if (rttMs < this.rttMinMs) this.rttMinMs = rttMs;
+      if (rttMs > this.rttMaxMs) this.rttMaxMs = rttMs;
+      return;
+    }
+  }
+
+  /** A report block describing this stream as the receiver saw it. */
+  noteReceiverView(fractionLost: number, cumulativeLost: number, jitterUnits: number): void {
+    this.rtcpReports++;
+    this.rtcpFractionLost = fractionLost / 256;
+    this.rtcpCumulativeLost = cumulativeLost;
+    this.rtcpJitterMs = this.clockRate ? (jitterUnits * 1000) / this.clockRate : null;
+  }
+
+  get ssrcText(): string {
+    return `0x${this.ssrc.toString(16).padStart(8, '0')}`;
+  }
+
+  timelinePoints(): TimelinePoint[] {
+    return this.timeline ? this.timeline.points() : [];
+  }
+
+  toReport(): ReportRtpStream {
+    const hasClock = this.clockRate !== null;
+    return {
+      ssrc: this.ssrcText,
+      src: { ip: this.ends.srcIp, port: this.ends.srcPort },
+      dst: { ip: this.ends.dstIp, port: this.ends.dstPort },
+      payloadType: this.pt,
+      codec: this.codec,
+      clockRate: this.clockRate,
+      packets: this.totalNr,
+      expected: this.expected,
+      lost: this.lost,
+      lossPct: round(this.lossPct, 3),
+      duplicates: this.duplicates,
+      outOfOrder: this.outOfOrder,
+      maxDeltaMs: round(this.maxDelta, 3),
+      meanJitterMs: hasClock ? round(this.meanJitter, 3) : null,
+      maxJitterMs: hasClock ? round(this.maxJitter, 3) : null,
+      kbps: round(this.kbps, 3),
+      srtp: this.srtp,
+      start: isoTime(this.firstTs),
+      end: isoTime(this.lastTs),
+      clockRateInferred: this.clockRateInferred,
+      flow: this.ends.flowUid,
+      firstFrame: this.firstFrame,
+      timeline: this.timelinePoints(),
+      rtcp:
+        this.rtcpReports > 0 || this.rttSamples > 0
+          ? {
+              reports: this.rtcpReports,
+              fractionLostPct: this.rtcpFractionLost !== null ? round(this.rtcpFractionLost * 100, 2) : null,
+              cumulativeLost: this.rtcpCumulativeLost,
+              jitterMs: this.rtcpJitterMs !== null ? round(this.rtcpJitterMs, 3) : null,
+              rttMs: this.rttSamples > 0 ? round(this.rttSumMs / this.rttSamples, 3) : null,
+            }
+          : null,
+    };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A per-interval timeline of one RTP stream, bounded to maxPoints buckets:
+ * when a new bucket would exceed the bound, adjacent pairs are merged and the
+ * bucket width doubles (1 s, 2 s, 4 s...). Work per packet is O(1) except for
+ * the rare merge; buckets are allocated per interval, never per packet.
+ */
+
+export interface TimelinePoint {
+  /** Seconds from the stream's first packet to the start of the bucket. */
+  t: number;
+  packets: number;
+  /** Sequence numbers skipped in the bucket (highest extended seq advance − packets). */
+  lost: number;
+  /** Jitter at the end of the bucket; null when the stream has no clock rate. */
+  jitterMs: number | null;
+  /** IP bytes × 8 / 1000 / bucket width. */
+  kbps: number;
+}
+
+export class Timeline {
+  private width = 1;
+  private readonly packets: number[] = [];
+  private readonly bytes: number[] = [];
+  /** Highest extended sequence number at the end of each bucket. */
+  private readonly highest: number[] = [];
+  /** Jitter at the end of each bucket (NaN = none). */
+  private readonly jitter: number[] = [];
+
+  constructor(
+    private readonly t0: number,
+    /** Highest extended sequence number before the first packet (first seq − 1). */
+    private readonly baseHighest: number,
+    private readonly maxPoints: number,
+  ) {}
+
+  add(ts: number, ipBytes: number, jitterMs: number, highestExt: number): void {
+    let i = Math.floor((ts - this.t0) / this.width);
+    if (i < 0) i = 0; // a reordered capture: count it in the first bucket
+    while (i >= this.packets.length) {
+      if (this.packets.length >= this.maxPoints) {
+        this.halve();
+        i = Math.floor(i / 2);
+        continue;
+      }
+      const prev = this.highest.length ? this.highest[this.highest.length - 1] : this.baseHighest;
+      this.packets.push(0);
+      this.bytes.push(0);
+      this.highest.push(prev);
+      this.jitter.push(NaN);
+    }
+    this.packets[i]++;
+    this.bytes[i] += ipBytes;
+    if (highestExt > this.highest[i]) this.highest[i] = highestExt;
+    this.jitter[i] = jitterMs;
+  }
+
+  private halve(): void {
+    const n = this.packets.length;
+    const m = Math.ceil(n / 2);
+    for (let j = 0; j < m; j++) {
+      const a = 2 * j;
+      const b = a + 1;
+      if (b < n) {
+        this.packets[j] = this.packets[a] + this.packets[b];
+        this.bytes[j] = this.bytes[a] + this.bytes[b];
+        this.highest[j] = Math.max(this.highest[a], this.highest[b]);
+        this.jitter[j] = Number.isNaN(this.jitter[b]) ? this.jitter[a] : this.jitter[b];
+      } else {
+        this.packets[j] = this.packets[a];
+        this.bytes[j] = this.bytes[a];
+        this.highest[j] = this.highest[a];
+        this.jitter[j] = this.jitter[a];
+      }
+    }
+    this.packets.length = m;
+    this.bytes.length = m;
+    this.highest.length = m;
+    this.jitter.length = m;
+    this.width *= 2;
+  }
+
+  get bucketSeconds(): number {
+    return this.width;
+  }
+
+  points(): TimelinePoint[] {
+    const out: TimelinePoint[] = [];
+    let prev = this.baseHighest;
+    for (let i = 0; i < this.packets.length; i++) {
+      const j = this.jitter[i];
+      out.push({
+        t: i * this.width,
+        packets: this.packets[i],
+        lost: this.highest[i] - prev - this.packets[i],
+        jitterMs: Number.isNaN(j) ? null : Math.round(j * 1000) / 1000,
+        kbps: Math.round(((this.bytes[i] * 8) / 1000 / this.width) * 1000) / 1000,
+      });
+      prev = this.highest[i];
+    }
+    return out;
+  }
+}

@@ -84,6 +84,13 @@ export const WELL_KNOWN_SERVER_PORTS: readonly number[] = [
 const serverPort = new Uint8Array(65536);
 for (const p of WELL_KNOWN_SERVER_PORTS) serverPort[p] = 1;
 
+/** The transport header's ports were captured (Wireshark shows ports from a header cut after them too). */
+function hasPorts(view: PacketView): boolean {
+  const ipEnd = view.ipOff + view.ipTotalLen;
+  const end = view.buf.length < ipEnd ? view.buf.length : ipEnd;
+  return view.l4Off !== 0 && view.l4Off + 4 <= end;
+}
+
 /** Table bookkeeping around a Flow: bucket key, LRU links, TCP state. */
 class Entry {
   prev: Entry | null = null;
@@ -210,7 +217,7 @@ export class FlowTable {
     let dport = 0;
     let entry: Entry | null = null;
     if (usesPorts && !laterFragment) {
-      if (view.l4Off === 0) {
+      if (!hasPorts(view)) {
         this.unattached++;
         return null;
       }
@@ -365,8 +372,8 @@ export class FlowTable {
     const control = tcp !== null && (view.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0;
     if (f.frames.length < FIRST_EVIDENCE_FRAMES || (control && f.frames.length < MAX_EVIDENCE_FRAMES)) f.frames.push(frame);
     if (tcp !== null) {
-      // Later fragments of a TCP segment carry no header: counted, not tracked.
-      if (!(view.isFragment && view.fragOffset > 0)) {
+      // Later fragments and headers cut before the flags are counted, not tracked.
+      if (view.tcpHeaderLen !== 0 && !(view.isFragment && view.fragOffset > 0)) {
         tcp.packet(f, dir, view.tcpFlags, view.tcpSeq, view.tcpWindow, view.payloadWireLen, ts);
       }
     } else if (f.proto === IPPROTO_UDP) f.state = udpConnState(f);
@@ -484,7 +491,8 @@ export class FlowTable {
   }
 }
 
-function newFlow(
+/** A fresh Flow record with every counter zero and every annotation unset. */
+export function newFlow(
   uid: string,
   proto: number,
   ipVersion: 4 | 6,

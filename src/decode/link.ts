@@ -161,15 +161,17 @@ export function decodeSll2(view: PacketView, buf: Uint8Array, off: number, end: 
 /**
  * BSD NULL (host byte order, unknown to us) and LOOP (network byte order):
  * a 4-byte address family. For NULL the value is read little-endian and
- * swapped when that puts bits in the upper half, as libpcap/Wireshark do.
+ * swapped when that puts bits in the upper half; a value above the 802.3
+ * length range is an EtherType in its low 16 bits (Wireshark's rules).
  */
 export function decodeNull(view: PacketView, buf: Uint8Array, off: number, end: number, networkOrder: boolean): number {
   if (off + 4 > end) return fail(view, 'link-truncated');
   let family = be32(buf, off);
   if (!networkOrder) {
     const le = (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
-    family = le & 0xffff0000 ? family : le;
+    if ((le & 0xffff0000) === 0) family = le;
   }
+  if (family > MAX_8023_LENGTH) return decodeEtherChain(view, buf, off + 4, end, family & 0xffff);
   if (family === AF_INET) view.etherType = ETHERTYPE_IPV4;
   else if (family === AF_INET6_BSD || family === AF_INET6_FREEBSD || family === AF_INET6_DARWIN) {
     view.etherType = ETHERTYPE_IPV6;

@@ -85,8 +85,7 @@ const signalling: SignallingHost[] = [
     service: 'eventgw',
     clients: desktopAndMobile(),
     ...tls443(),
-    // Insights is call-quality telemetry: calls work without it.
-    required: false,
+    required: true,
   },
   {
     id: 'twilio-chunderm-gll',

@@ -13,8 +13,9 @@ const SEVERITY_NOUN: Record<Severity, [string, string]> = {
   info: ['note', 'notes'],
 };
 
+/** "1 call", "12,345 packets". */
 export function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
 export function severityCounts(findings: readonly ReportFinding[]): Record<Severity, number> {

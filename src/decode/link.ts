@@ -129,14 +129,19 @@ function decodeLlc(view: PacketView, buf: Uint8Array, off: number, end: number):
 
 /** PPP (optional HDLC address/control FF 03, protocol field possibly compressed to one byte). */
 export function decodePpp(view: PacketView, buf: Uint8Array, off: number, end: number): number {
-  if (off + 2 <= end && buf[off] === 0xff && buf[off + 1] === 0x03) off += 2;
-  if (off >= end) return fail(view, view.pppoe ? 'pppoe-truncated' : 'link-truncated');
+  const truncated: MalformedReason = view.pppoe ? 'pppoe-truncated' : 'link-truncated';
+  if (off < end && buf[off] === 0xff) {
+    // 0xff is the HDLC all-stations address (never a protocol byte): the control byte must follow.
+    if (off + 2 > end) return fail(view, truncated);
+    if (buf[off + 1] === 0x03) off += 2;
+  }
+  if (off >= end) return fail(view, truncated);
   let proto: number;
   if (buf[off] & 1) {
     proto = buf[off];
     off += 1;
   } else {
-    if (off + 2 > end) return fail(view, view.pppoe ? 'pppoe-truncated' : 'link-truncated');
+    if (off + 2 > end) return fail(view, truncated);
     proto = be16(buf, off);
     off += 2;
   }

@@ -280,7 +280,7 @@ const L2TP_PORT = 1701;
  * (suricata-verify decode-l2tp-v3-13) and the common default show.
  */
 export function innerPacket(view: PacketView): InnerPacket | null {
-  if (view.ipVersion === 0 || view.isFragment || view.l4Off === 0) return null;
+  if (view.ipVersion === 0 || view.isFragment || view.payloadOff === 0) return null;
   const buf = view.buf;
   const off = view.payloadOff;
   const len = view.payloadLen;

@@ -108,9 +108,10 @@ export function destinationFamilies(policy: Policy): DestinationFamily[] {
       required: true,
     });
   const shared = new Set(policy.media.shared.map((c) => parseCidr(c).text));
+  // The roaming edge's ranges that are also a specific edge's are counted under that edge.
+  const specific = new Set(policy.media.edges.filter((e) => !e.roaming).flatMap((e) => e.cidrs.map((c) => parseCidr(c).text)));
   for (const e of policy.media.edges) {
-    if (e.roaming) continue;
-    const own = e.cidrs.filter((c) => !shared.has(parseCidr(c).text));
+    const own = e.cidrs.filter((c) => !shared.has(parseCidr(c).text) && !(e.roaming && specific.has(parseCidr(c).text)));
     if (own.length === 0) continue;
     const legacyKeys = new Set(e.legacyCidrs.map((c) => parseCidr(c).text));
     const legacy = own.every((c) => legacyKeys.has(parseCidr(c).text));

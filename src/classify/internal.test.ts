@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_INTERNAL, InternalNetError, InternalNets } from './internal.js';
+
+describe('InternalNets', () => {
+  const nets = new InternalNets();
+
+  it.each([
+    ['10.0.0.0', true],
+    ['10.255.255.255', true],
+    ['9.255.255.255', false],
+    ['11.0.0.0', false],
+    ['172.16.0.0', true],
+    ['172.31.255.255', true],
+    ['172.15.255.255', false],
+    ['172.32.0.0', false],
+    ['192.168.0.0', true],
+    ['192.168.255.255', true],
+    ['192.167.255.255', false],
+    ['192.169.0.0', false],
+    ['100.64.0.0', true],
+    ['100.127.255.255', true],
+    ['100.63.255.255', false],
+    ['100.128.0.0', false],
+    ['169.254.0.1', true],
+    ['169.255.0.0', false],
+    ['127.0.0.1', true],
+    ['127.255.255.255', true],
+    ['128.0.0.0', false],
+    ['fc00::', true],
+    ['fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', true],
+    ['fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', false],
+    ['fe00::', false],
+    ['fe80::1', true],
+    ['febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff', true],
+    ['fec0::', false],
+    ['::1', true],
+    ['::2', false],
+    ['::ffff:192.168.1.1', true],
+    ['168.86.128.1', false],
+    ['2001:db8::1', false],
+    ['not-an-ip', false],
+  ])('default: %s internal = %s', (ip, inside) => {
+    expect(nets.containsIp(ip)).toBe(inside);
+  });
+
+  it('lists the defaults in canonical form and checks bytes', () => {
+    expect(nets.cidrs).toEqual(DEFAULT_INTERNAL);
+    expect(nets.containsBytes(Uint8Array.from([10, 1, 2, 3]))).toBe(true);
+    expect(nets.containsBytes(Uint8Array.from([8, 8, 8, 8]))).toBe(false);
+  });
+
+  it('replaces the defaults with --internal networks, keeping loopback; a bare address is a host', () => {
+    const custom = new InternalNets(['203.0.113.0/24', '2001:db8:5::/48', '198.51.100.7']);
+    expect(custom.cidrs).toEqual(['203.0.113.0/24', '2001:db8:5::/48', '198.51.100.7/32']);
+    expect(custom.containsIp('203.0.113.255')).toBe(true);
+    expect(custom.containsIp('203.0.114.0')).toBe(false);
+    expect(custom.containsIp('2001:db8:5:ffff::1')).toBe(true);
+    expect(custom.containsIp('198.51.100.7')).toBe(true);
+    expect(custom.containsIp('198.51.100.8')).toBe(false);
+    expect(custom.containsIp('10.0.0.1')).toBe(false);
+    expect(custom.containsIp('127.0.0.1')).toBe(true);
+    expect(custom.containsIp('::1')).toBe(true);
+  });
+
+  it.each([
+    ['10.0.0/8', '--internal "10.0.0/8": "10.0.0" is not an IPv4 (dotted quad) or IPv6 address; expected a CIDR like "10.0.0.0/8" or a single address'],
+    ['10.0.0.1/8', '--internal "10.0.0.1/8": host bits are set; the network is 10.0.0.0/8; expected a CIDR like "10.0.0.0/8" or a single address'],
+    ['10.0.0.0/40', '--internal "10.0.0.0/40": the prefix length must be a whole number from 0 to 32; expected a CIDR like "10.0.0.0/8" or a single address'],
+  ])('rejects %j with a clear message', (bad, message) => {
+    expect(() => new InternalNets([bad])).toThrow(InternalNetError);
+    expect(() => new InternalNets([bad])).toThrow(message);
+  });
+});

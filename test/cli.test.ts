@@ -1,0 +1,118 @@
+/** End-to-end: the real bin/spokecap as a child process (no shell), on public captures. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Report } from '../src/report/schema.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'spokecap');
+const capture = join(root, 'test/fixtures/public/rtp/sipp_g711a.pcap');
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+const dir = mkdtempSync(join(tmpdir(), 'spokecap-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The environment without anything that changes colour or progress output. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const k of ['FORCE_COLOR', 'NO_COLOR', 'CI']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+function spokecap(args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd: root, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input);
+  });
+}
+
+const ESC = '\u001b';
+const oneSentence = (s: string) => {
+  const text = s.trim();
+  expect(text.split('\n')).toHaveLength(1);
+  expect(text.startsWith('spokecap: ')).toBe(true);
+};
+
+// Each test starts its own process; running them side by side keeps the file quick.
+describe.concurrent('bin/spokecap', () => {
+  it('--help prints usage and exits 0', async () => {
+    const r = await spokecap(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('spokecap [analyze] <capture>... [options]');
+    expect(r.stdout).toContain('--json');
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await spokecap(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`spokecap ${version}\n`);
+  });
+
+  it('an unknown option is a usage error: exit 2, one sentence on stderr, nothing on stdout', async () => {
+    const r = await spokecap([capture, '--frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    oneSentence(r.stderr);
+    expect(r.stderr).toContain("'--frobnicate'");
+  });
+
+  it('a missing file exits 2 with one sentence on stderr', async () => {
+    const r = await spokecap([join(dir, 'nope.pcap'), '--json']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    oneSentence(r.stderr);
+    expect(r.stderr).toContain('nope.pcap');
+  });
+
+  it('--json prints only the JSON report, and the exit code follows the findings', async () => {
+    const r = await spokecap([capture, '--json']);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.schema).toBe('spokecap.report/1');
+    expect(report.tool).toEqual({ name: 'spokecap', version });
+    expect(report.capture.packets).toBe(236);
+    expect(r.stdout.endsWith('}\n')).toBe(true);
+    expect(r.code).toBe(report.findings.some((f) => f.severity === 'error') ? 1 : 0);
+  });
+
+  it('reads a capture from stdin with -', async () => {
+    const r = await spokecap(['-', '--json'], { input: readFileSync(capture) });
+    expect((JSON.parse(r.stdout) as Report).capture.packets).toBe(236);
+  });
+
+  it('prints plain text without ANSI escapes when stdout is not a terminal', async () => {
+    const r = await spokecap([capture]);
+    expect(r.stdout).toMatch(/^(PASS|WARN|FAIL) — /);
+    expect(r.stdout).toContain('\nCALLS (');
+    expect(r.stdout).not.toContain(ESC);
+    expect(r.stderr).toBe('');
+  });
+
+  it('honours FORCE_COLOR, NO_COLOR and --no-color', async () => {
+    const [forced, flag, noColor] = await Promise.all([
+      spokecap([capture], { env: { FORCE_COLOR: '1' } }),
+      spokecap([capture, '--no-color'], { env: { FORCE_COLOR: '1' } }),
+      spokecap([capture], { env: { NO_COLOR: '1' } }),
+    ]);
+    expect(forced.stdout).toContain(`${ESC}[`);
+    expect(flag.stdout).not.toContain(ESC);
+    expect(noColor.stdout).not.toContain(ESC);
+  });
+
+  it('--html writes a self-contained report next to the selected output', async () => {
+    const file = join(dir, 'report.html');
+    const r = await spokecap([capture, '--html', file, '--json']);
+    const html = readFileSync(file, 'utf8');
+    const report = JSON.parse(r.stdout) as Report;
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain(`<header class="banner ${report.verdict}">`);
+    expect(html).not.toMatch(/<script/i);
+  });
+});

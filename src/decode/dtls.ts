@@ -5,7 +5,16 @@
  * DTLS 1.3 unified-header records (first byte 001xxxxx) are recognised as
  * encrypted. Never throws.
  */
-import { TLS_ALERT, TLS_APPLICATION_DATA, TLS_HANDSHAKE, handleHandshakeMessage, type TlsHandshakeHandler } from './tls.js';
+import {
+  HS_CERTIFICATE,
+  HS_CLIENT_HELLO,
+  HS_SERVER_HELLO,
+  TLS_ALERT,
+  TLS_APPLICATION_DATA,
+  TLS_HANDSHAKE,
+  handleHandshakeMessage,
+  type TlsHandshakeHandler,
+} from './tls.js';
 
 export const DTLS_RECORD_HEADER = 13;
 export const DTLS_HANDSHAKE_HEADER = 12;
@@ -20,6 +29,11 @@ export function isDtlsVersion(v: number): boolean {
 /** First byte 0b001CSLEE: a DTLS 1.3 ciphertext record with the unified header. */
 export function isDtlsUnifiedHeader(firstByte: number): boolean {
   return (firstByte & 0xe0) === 0x20;
+}
+
+/** A plaintext DTLS record header (content type 20–25, DTLS version) at off. */
+export function looksLikeDtlsRecord(buf: Uint8Array, off: number, end: number): boolean {
+  return end - off >= DTLS_RECORD_HEADER && buf[off] >= 20 && buf[off] <= 25 && isDtlsVersion((buf[off + 1] << 8) | buf[off + 2]);
 }
 
 export class DtlsRecord {
@@ -104,21 +118,72 @@ export function parseDtlsHandshake(buf: Uint8Array, off: number, end: number, ou
   return out.bodyOff + out.fragmentLength <= end && out.fragmentOffset + out.fragmentLength <= out.length;
 }
 
+/** Largest handshake message reassembled from fragments. */
+const MAX_HANDSHAKE_MESSAGE = 64 * 1024;
+
+/**
+ * Reassembles fragmented handshake messages of one direction (ClientHello,
+ * ServerHello, Certificate) in order of fragment offset; the first copy of
+ * a byte wins and a fragment starting beyond the filled part is dropped
+ * (its retransmission usually comes in order). A Certificate is reported as
+ * soon as its first certificate is complete.
+ */
+export class DtlsHandshakeAssembler {
+  private buf: Uint8Array | null = null;
+  private seq = -1;
+  private type = 0;
+  private length = 0;
+  private filled = 0;
+  /** Reported already (the whole message, or the first certificate). */
+  private reported = false;
+
+  add(frag: DtlsHandshakeFragment, src: Uint8Array, h: TlsHandshakeHandler): void {
+    const t = frag.msgType;
+    if (t !== HS_CLIENT_HELLO && t !== HS_SERVER_HELLO && t !== HS_CERTIFICATE) return;
+    if (frag.fragmentOffset === 0 && frag.fragmentLength === frag.length) {
+      handleHandshakeMessage(t, src, frag.bodyOff, frag.bodyOff + frag.length, true, h, true);
+      return;
+    }
+    if (frag.messageSeq !== this.seq || t !== this.type) {
+      if (frag.length > MAX_HANDSHAKE_MESSAGE) return;
+      this.seq = frag.messageSeq;
+      this.type = t;
+      this.length = frag.length;
+      this.filled = 0;
+      this.reported = false;
+      if (!this.buf || this.buf.length < frag.length) this.buf = new Uint8Array(frag.length);
+    }
+    const buf = this.buf!;
+    const fragEnd = frag.fragmentOffset + frag.fragmentLength;
+    if (this.reported || frag.length !== this.length || frag.fragmentOffset > this.filled || fragEnd <= this.filled) return;
+    const from = this.filled - frag.fragmentOffset;
+    buf.set(src.subarray(frag.bodyOff + from, frag.bodyOff + frag.fragmentLength), this.filled);
+    this.filled = fragEnd;
+    this.reported = handleHandshakeMessage(t, buf, 0, this.filled, this.filled === this.length, h, true);
+    if (this.filled === this.length) this.reported = true;
+  }
+}
+
 /** scanDtlsDatagram() result bits. */
 export const DTLS_SEEN = 1;
 /** A record that cannot be read (epoch > 0, unified header, application data). */
 export const DTLS_ENCRYPTED = 2;
-/** A handshake message split over several fragments (only its first fragment was used). */
-export const DTLS_FRAGMENTED = 4;
 
 const record = new DtlsRecord();
 const fragment = new DtlsHandshakeFragment();
 
 /**
  * Walk the records of one UDP datagram and report the epoch-0 handshake and
- * alerts to h. Returns DTLS_* bits (0 when the datagram is not DTLS).
+ * alerts to h, reassembling fragmented messages with `assembler` (one per
+ * direction). Returns DTLS_* bits (0 when the datagram is not DTLS).
  */
-export function scanDtlsDatagram(buf: Uint8Array, off: number, end: number, h: TlsHandshakeHandler): number {
+export function scanDtlsDatagram(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  h: TlsHandshakeHandler,
+  assembler: DtlsHandshakeAssembler,
+): number {
   let result = 0;
   for (let n = 0; n < MAX_RECORDS && off < end; n++) {
     const next = parseDtlsRecord(buf, off, end, record);
@@ -130,12 +195,7 @@ export function scanDtlsDatagram(buf: Uint8Array, off: number, end: number, h: T
     else if (record.contentType === TLS_ALERT && record.bodyLen === 2) h.onAlert(buf[body], buf[body + 1]);
     else if (record.contentType === TLS_HANDSHAKE) {
       for (let p = body; parseDtlsHandshake(buf, p, bodyEnd, fragment); p = fragment.bodyOff + fragment.fragmentLength) {
-        const whole = fragment.fragmentOffset === 0 && fragment.fragmentLength === fragment.length;
-        if (!whole) result |= DTLS_FRAGMENTED;
-        if (fragment.fragmentOffset === 0) {
-          const fragEnd = fragment.bodyOff + fragment.fragmentLength;
-          handleHandshakeMessage(fragment.msgType, buf, fragment.bodyOff, fragEnd, whole, h, true);
-        }
+        assembler.add(fragment, buf, h);
       }
     }
     off = next;

@@ -314,7 +314,21 @@ function der(b: Uint8Array, p: number, end: number, expect = -1): number {
 const OID_PREFIX_X520 = [0x55, 0x04]; // 2.5.4.x
 const OID_EMAIL = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
 const OID_SUBJECT_ALT_NAME = [0x55, 0x1d, 0x11];
-const X520_NAMES: Record<number, string> = { 3: 'CN', 5: 'serialNumber', 6: 'C', 7: 'L', 8: 'ST', 10: 'O', 11: 'OU' };
+const X520_NAMES: Record<number, string> = {
+  3: 'CN',
+  4: 'SN',
+  5: 'serialNumber',
+  6: 'C',
+  7: 'L',
+  8: 'ST',
+  9: 'street',
+  10: 'O',
+  11: 'OU',
+  12: 'title',
+  15: 'businessCategory',
+  17: 'postalCode',
+  42: 'GN',
+};
 
 function oidIs(b: Uint8Array, p: number, len: number, oid: number[]): boolean {
   if (len !== oid.length) return false;

@@ -1,0 +1,239 @@
+/**
+ * DNS analyzer: pairs queries with responses (per flow, id and question
+ * name), feeds every A/AAAA answer to the name map, and keeps a bounded list
+ * of transactions for the findings (failures kept first).
+ *
+ * Names go to the sink under the question name and under every name of the
+ * CNAME chain, question first, so an address reached through a CDN alias
+ * (chunderw-vpc-gll.twilio.com → …elb.amazonaws.com → A) is named after what
+ * the client asked for. Port 53 over UDP and TCP (length-prefixed messages,
+ * reassembled); mDNS (5353) is not used for names. A query without a
+ * response within 5 s of capture time, or by the end of the capture, is a
+ * transaction with rcode null.
+ */
+import type { Analyzer, PacketContext } from '../engine/analyzer.js';
+import type { Flow } from '../flow/flow.js';
+import type { NameSink } from '../classify/names.js';
+import { PrefixReassembler, type StreamPrefix } from '../flow/reassembly.js';
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN } from '../decode/view.js';
+import { DnsMessage, parseDns, type DnsAnswerType } from '../decode/dns.js';
+
+export type { NameSink } from '../classify/names.js';
+
+export interface DnsTransaction {
+  ts: number;
+  frame: number;
+  responseFrame: number | null;
+  flowUid: string;
+  client: string;
+  server: string;
+  id: number;
+  qname: string;
+  qtype: number;
+  /** null = no response seen. */
+  rcode: number | null;
+  answers: Array<{ name: string; type: DnsAnswerType; data: string; ttl: number }>;
+  tcp: boolean;
+}
+
+export interface DnsAnalyzerOptions {
+  /** Queries awaiting a response (default 10 000); the oldest are dropped and counted. */
+  maxPending?: number;
+  /** Transactions kept for the report (default 10 000); failures are kept first. */
+  maxKept?: number;
+}
+
+/** Seconds a query waits for its response. */
+export const DNS_RESPONSE_TIMEOUT_S = 5;
+const DNS_PORT = 53;
+/** DNS over TCP: stream bytes reassembled per direction (messages are consumed as they complete). */
+const TCP_STREAM_CAP = 256 * 1024;
+const TCP_BUFFER_BUDGET = 8 * 1024 * 1024;
+
+function isFailure(tx: DnsTransaction): boolean {
+  return tx.rcode !== 0;
+}
+
+export class DnsAnalyzer implements Analyzer {
+  readonly name = 'dns';
+  /** Pending queries dropped (maxPending) plus DNS-over-TCP streams dropped (memory bound). */
+  private pendingEvictions = 0;
+  /** Transactions not kept because of maxKept. */
+  omitted = 0;
+  private readonly maxPending: number;
+  private readonly maxKept: number;
+  /** Insertion order = query order, so the oldest are first. */
+  private readonly pending = new Map<string, DnsTransaction>();
+  private readonly failures: DnsTransaction[] = [];
+  private readonly successes: DnsTransaction[] = [];
+  private readonly reassembler = new PrefixReassembler({ cap: TCP_STREAM_CAP, maxBufferedBytes: TCP_BUFFER_BUDGET });
+  private readonly tcpStreams = new Map<Flow, [StreamPrefix, StreamPrefix]>();
+  private readonly msg = new DnsMessage();
+
+  constructor(
+    private readonly names: NameSink,
+    opts: DnsAnalyzerOptions = {},
+  ) {
+    this.maxPending = Math.max(1, opts.maxPending ?? 10_000);
+    this.maxKept = Math.max(1, opts.maxKept ?? 10_000);
+  }
+
+  /** Pending queries and DNS-over-TCP stream prefixes dropped to stay within bounds. */
+  get evictions(): number {
+    return this.pendingEvictions + this.reassembler.evictions;
+  }
+
+  onPacket(ctx: PacketContext): void {
+    const flow = ctx.flow;
+    const view = ctx.view;
+    if (!flow || (flow.serverPort !== DNS_PORT && flow.clientPort !== DNS_PORT)) return;
+    if (view.fragOffset > 0) return; // a later IP fragment: no DNS header here
+    if (flow.proto === IPPROTO_UDP) {
+      if (view.payloadLen === 0) return;
+      flow.tags.add('dns');
+      this.onMessage(ctx, flow, view.buf, view.payloadOff, view.payloadOff + view.payloadLen, false);
+    } else if (flow.proto === IPPROTO_TCP) {
+      this.onTcp(ctx, flow);
+    }
+  }
+
+  onFlowEnd(flow: Flow): void {
+    const streams = this.tcpStreams.get(flow);
+    if (!streams) return;
+    this.reassembler.release(streams[0]);
+    this.reassembler.release(streams[1]);
+    this.tcpStreams.delete(flow);
+  }
+
+  finish(): void {
+    for (const tx of this.pending.values()) this.keep(tx);
+    this.pending.clear();
+  }
+
+  /** Kept transactions in frame order. */
+  transactions(): DnsTransaction[] {
+    return [...this.failures, ...this.successes].sort((a, b) => a.frame - b.frame);
+  }
+
+  private onTcp(ctx: PacketContext, flow: Flow): void {
+    const view = ctx.view;
+    const syn = (view.tcpFlags & TCP_SYN) !== 0;
+    if (!syn && view.payloadLen === 0) return;
+    let streams = this.tcpStreams.get(flow);
+    if (!streams) {
+      streams = [this.reassembler.open(), this.reassembler.open()];
+      this.tcpStreams.set(flow, streams);
+      flow.tags.add('dns');
+    }
+    const s = streams[ctx.dir];
+    if (s.segment(view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen) === 0) return;
+    // Each message is a 2-byte length then the message; handle every complete one.
+    for (;;) {
+      const bytes = s.bytes();
+      if (bytes.length < 2) return;
+      const len = (bytes[0] << 8) | bytes[1];
+      if (bytes.length < 2 + len) return;
+      this.onMessage(ctx, flow, bytes, 2, 2 + len, true);
+      s.consume(2 + len);
+    }
+  }
+
+  private onMessage(ctx: PacketContext, flow: Flow, buf: Uint8Array, off: number, end: number, tcp: boolean): void {
+    const msg = this.msg;
+    if (!parseDns(buf, off, end, msg)) {
+      ctx.weird('dns-short');
+      return;
+    }
+    if (msg.truncated) ctx.weird('dns-truncated');
+    if (msg.error) ctx.weird(`dns-${msg.error}`);
+    if (msg.qname === null) return;
+    this.expire(ctx.ts);
+    const qname = msg.qname.toLowerCase();
+    const key = `${flow.uid}|${msg.id}|${qname}`;
+    const fromClient = ctx.dir === 0;
+    if (!msg.response) {
+      if (this.pending.has(key)) return; // retransmission: the first query times the transaction
+      if (this.pending.size >= this.maxPending) {
+        this.pending.delete(this.pending.keys().next().value!);
+        this.pendingEvictions++;
+      }
+      this.pending.set(key, {
+        ts: ctx.ts,
+        frame: ctx.frame,
+        responseFrame: null,
+        flowUid: flow.uid,
+        client: fromClient ? flow.clientIp : flow.serverIp,
+        server: fromClient ? flow.serverIp : flow.clientIp,
+        id: msg.id,
+        qname,
+        qtype: msg.qtype,
+        rcode: null,
+        answers: [],
+        tcp,
+      });
+      return;
+    }
+    const answers = msg.answers.map((a) => ({
+      name: a.name.toLowerCase(),
+      type: a.type,
+      data: a.type === 'CNAME' ? a.data.toLowerCase() : a.data,
+      ttl: a.ttl,
+    }));
+    this.addNames(qname, answers, ctx.ts);
+    let tx = this.pending.get(key);
+    if (tx) this.pending.delete(key);
+    else {
+      // A response without its query (capture started late, or a duplicate response).
+      tx = {
+        ts: ctx.ts,
+        frame: ctx.frame,
+        responseFrame: null,
+        flowUid: flow.uid,
+        client: fromClient ? flow.serverIp : flow.clientIp,
+        server: fromClient ? flow.clientIp : flow.serverIp,
+        id: msg.id,
+        qname,
+        qtype: msg.qtype,
+        rcode: null,
+        answers: [],
+        tcp,
+      };
+    }
+    tx.responseFrame = ctx.frame;
+    tx.rcode = msg.rcode;
+    tx.answers = answers;
+    this.keep(tx);
+  }
+
+  /** Every A/AAAA address under the question name, then each name along the CNAME chain. */
+  private addNames(qname: string, answers: DnsTransaction['answers'], ts: number): void {
+    const chain = [qname];
+    for (const a of answers) {
+      if (a.type === 'CNAME' && !chain.includes(a.data)) chain.push(a.data);
+      else if (a.type !== 'CNAME' && !chain.includes(a.name)) chain.push(a.name);
+    }
+    for (const a of answers) {
+      if (a.type === 'CNAME') continue;
+      for (const n of chain) this.names.add(a.data, n, ts, a.ttl);
+    }
+  }
+
+  /** Queries older than the timeout become unanswered transactions. */
+  private expire(now: number): void {
+    for (const [key, tx] of this.pending) {
+      if (now - tx.ts <= DNS_RESPONSE_TIMEOUT_S) break;
+      this.pending.delete(key);
+      this.keep(tx);
+    }
+  }
+
+  private keep(tx: DnsTransaction): void {
+    const list = isFailure(tx) ? this.failures : this.successes;
+    if (this.failures.length + this.successes.length < this.maxKept) list.push(tx);
+    else if (list === this.failures && this.successes.length > 0) {
+      this.successes.pop();
+      this.failures.push(tx);
+      this.omitted++;
+    } else this.omitted++;
+  }
+}

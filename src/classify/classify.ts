@@ -93,8 +93,9 @@ export class Classifier {
   }
 
   matchHost(name: string): HostMatch | null {
-    const b: HostBinding | null = this.compiled.hosts.match(name);
-    return b && { host: b.host, name: normalizeHostName(name)!, region: b.region, edge: b.edge };
+    const n = normalizeHostName(name);
+    const b: HostBinding | null = n === null ? null : this.compiled.hosts.matchNormalized(n);
+    return b && { host: b.host, name: n!, region: b.region, edge: b.edge };
   }
 
   matchMedia(ip: string, port: number, proto: number): MediaMatch | null {

@@ -248,7 +248,11 @@ export class HostMatcher<T> {
 
   match(name: string): T | null {
     const n = normalizeHostName(name);
-    if (n === null) return null;
+    return n === null ? null : this.matchNormalized(n);
+  }
+
+  /** For a name already through normalizeHostName. */
+  matchNormalized(n: string): T | null {
     const hit = this.exact.get(n);
     if (hit !== undefined) return hit;
     // Suffixes from the longest: the first hit is the most specific wildcard.

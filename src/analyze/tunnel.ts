@@ -704,7 +704,7 @@ export class TunnelAnalyzer implements Analyzer {
     } else if (probe?.detection) {
       probe.detection.packets = flow.packets[0] + flow.packets[1];
       probe.detection.bytes = bytes;
-      this.tunnelBytes += bytes;
+      if (this.isExternal(flow)) this.tunnelBytes += bytes;
     } else if (this.isExternal(flow)) {
       this.otherExternalBytes += bytes;
       if (isSpokeTwilio(flow) && this.bypass.length < MAX_UIDS) this.bypass.push(flow.uid);

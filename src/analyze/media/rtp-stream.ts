@@ -29,6 +29,9 @@ const ENTROPY_SAMPLE = 2048;
 /** Remembered SR NTP middle words for LSR/DLSR round trips. */
 const SR_MEMORY = 4;
 
+/** Arrival intervals shorter than this are bursts, not packet spacing. */
+const MIN_GAP_S = 0.002;
+
 const TWO32 = 4294967296;
 const TWO31 = 2147483648;
 
@@ -36,7 +39,12 @@ const TWO31 = 2147483648;
 const F_MARKER = 1;
 const F_PT_CN = 2;
 const F_FOLLOW_PT_CN = 4;
-const F_WRONG_TIMESTAMP = 8;
+
+function median(xs: number[]): number {
+  xs.sort((a, b) => a - b);
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+}
 
 export interface StreamEndpoints {
   srcIp: string;
@@ -67,7 +75,8 @@ export class RtpStream {
   private seqNum = 0;
   private seqCycles = 0;
   private under = false;
-  private seqTimestamp = 0;
+  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
+  private lastExtTsAnalysed = 0;
   private time = 0;
   private curPt = 0;
   private jitter = 0;
@@ -220,24 +229,29 @@ export class RtpStream {
 
   /**
    * Infer a dynamic payload type's clock from the buffered packets of the
-   * stream's payload type: RTP timestamp advance over arrival-time span,
-   * snapped to a standard rate.
+   * stream's payload type: the median RTP-timestamp step between consecutive
+   * packets over the median arrival interval, snapped to a standard rate.
+   * Medians resist the bursts and late packets that bias a span estimate.
+   * No clock when most steps are zero (telephone-event, multi-packet video
+   * frames): their timestamps do not advance with arrival time.
    */
   private inferClock(): void {
     if (this.clockRate !== null || !isDynamic(this.pt)) return;
     const p = this.pending!;
-    let first = -1;
-    let last = -1;
-    for (let i = 0; i < this.pendingCount; i++) {
-      if (p.pt[i] !== this.pt) continue;
-      if (first < 0) first = i;
-      last = i;
+    const steps: number[] = [];
+    const gaps: number[] = [];
+    let pairs = 0;
+    for (let i = 1; i < this.pendingCount; i++) {
+      if (p.pt[i] !== this.pt || p.pt[i - 1] !== this.pt || ((p.seq[i - 1] + 1) & 0xffff) !== p.seq[i]) continue;
+      pairs++;
+      const step = (p.rawTs[i] - p.rawTs[i - 1] + TWO32) % TWO32;
+      const gap = p.ts[i] - p.ts[i - 1];
+      if (step === 0 || step >= TWO31) continue;
+      steps.push(step);
+      if (gap > MIN_GAP_S) gaps.push(gap);
     }
-    if (first < 0 || last === first) return;
-    const span = p.ts[last] - p.ts[first];
-    const ticks = (p.rawTs[last] - p.rawTs[first] + TWO32) % TWO32;
-    if (span < 0.05 || ticks >= TWO31) return;
-    const rate = snapClockRate(ticks / span);
+    if (steps.length * 2 < pairs || steps.length < 2 || gaps.length < 2) return;
+    const rate = snapClockRate(median(steps) / median(gaps));
     if (rate !== null) {
       this.clockRate = rate;
       this.clockRateInferred = true;
@@ -284,7 +298,7 @@ export class RtpStream {
       this.firstFrame = frame;
       this.startSeq = this.stopSeq = this.seqNum = seq;
       this.time = 0;
-      this.seqTimestamp = extTs;
+      this.lastExtTsAnalysed = extTs;
       this.curPt = pt;
       this.totalNr = 1;
       this.timeline = new Timeline(ts, extSeq - 1, this.timelineMaxPoints);
@@ -292,25 +306,25 @@ export class RtpStream {
       return;
     }
 
+    // tshark 4.0 (our CI oracle) has no "timestamp went back" exclusion: a late
+    // packet is analysed like any other and becomes the reference for the next
+    // one. Wireshark 4.2+ skips such packets (in_time_sequence); docs/media.md.
     let flags = 0;
-    const inTimeSequence = this.seqTimestamp <= extTs;
-    if (!inTimeSequence) flags |= F_WRONG_TIMESTAMP;
-
-    if (seq < this.startSeq && inTimeSequence && !this.under) {
+    if (seq < this.startSeq && !this.under) {
       this.seqCycles++;
       this.under = true;
-    } else if (seq === 0 && this.stopSeq === 65535 && inTimeSequence && !this.under) {
+    } else if (seq === 0 && this.stopSeq === 65535 && !this.under) {
       this.seqCycles++;
       this.under = true;
-    } else if (seq > this.startSeq && inTimeSequence && this.under) {
+    } else if (seq > this.startSeq && this.under) {
       this.under = false;
     }
 
-    if (inTimeSequence && this.seqNum + 1 === seq) {
+    if (this.seqNum + 1 === seq) {
       this.seqNum = seq;
-    } else if (inTimeSequence && this.seqNum === 65535 && seq === 0) {
+    } else if (this.seqNum === 65535 && seq === 0) {
       this.seqNum = seq;
-    } else if (inTimeSequence && (this.seqNum + 1 < seq || this.seqNum - seq > 0xff00)) {
+    } else if (this.seqNum + 1 < seq || this.seqNum - seq > 0xff00) {
       this.seqNum = seq;
       this.sequenceErrors++;
     } else if (this.seqNum + 1 > seq) {
@@ -325,7 +339,7 @@ export class RtpStream {
     let currentJitter = 0;
     if (clock !== 0) {
       // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic).
-      const nominalDiff = (extTs - this.seqTimestamp) / Math.floor(clock / 1000);
+      const nominalDiff = (extTs - this.lastExtTsAnalysed) / Math.floor(clock / 1000);
       const expected = this.time + nominalDiff;
       currentJitter = (15 * this.jitter + Math.abs(tMs - expected)) / 16;
       this.delta = tMs - this.time;
@@ -343,10 +357,8 @@ export class RtpStream {
       }
     }
 
-    if (inTimeSequence) {
-      this.time = tMs;
-      this.seqTimestamp = extTs;
-    }
+    this.time = tMs;
+    this.lastExtTsAnalysed = extTs;
     this.stopSeq = seq;
     this.totalNr++;
     this.timeline!.add(ts, ipBytes, this.clockRate !== null ? this.jitter : NaN, this.highestExt);

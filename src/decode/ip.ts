@@ -8,7 +8,7 @@
  * packet: a longer capture is Ethernet padding, a shorter one sets
  * view.truncated.
  */
-import { be16, be32 } from './be.js';
+import { be16 } from './be.js';
 import { ipv4HeaderChecksumOk } from './checksum.js';
 import { fail } from './link.js';
 import { IPPROTO_AH, type MalformedReason, type PacketView } from './view.js';
@@ -80,7 +80,8 @@ export function walkExtensions(buf: Uint8Array, off: number, end: number, proto:
       ext.fragOffset = offFlags & 0xfff8;
       ext.moreFragments = (offFlags & 1) === 1;
       ext.fragment = ext.fragOffset > 0 || ext.moreFragments;
-      ext.fragId = be32(buf, off + 4);
+      // Inline, not be32(): a non-inlined call returning a large number would box it.
+      ext.fragId = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
     } else break;
     if (n === MAX_IP_EXTENSIONS) {
       ext.error = 'ipv6-ext-too-many';

@@ -94,10 +94,11 @@ function decodeMpls(view: PacketView, buf: Uint8Array, off: number, end: number)
   for (;;) {
     if (off + 4 > end) return fail(view, 'mpls-truncated');
     if (view.mplsCount === MAX_MPLS) return fail(view, 'mpls-too-deep');
-    const entry = be32(buf, off);
-    view.mplsLabels[view.mplsCount++] = entry >>> 12;
+    // label(20) tc(3) bottom-of-stack(1) ttl(8)
+    view.mplsLabels[view.mplsCount++] = (buf[off] << 12) | (buf[off + 1] << 4) | (buf[off + 2] >> 4);
+    const bottom = buf[off + 2] & 1;
     off += 4;
-    if (entry & 0x100) break;
+    if (bottom) break;
   }
   if (off >= end) return fail(view, 'mpls-truncated');
   switch (buf[off] >> 4) {

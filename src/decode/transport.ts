@@ -3,7 +3,7 @@
  * end of the IP packet bounded by the capture (see ipEnd). Payload fields are
  * bounded by the captured bytes; payloadWireLen is what the headers claim.
  */
-import { be16, be32 } from './be.js';
+import { be16 } from './be.js';
 import { fail } from './link.js';
 import type { PacketView } from './view.js';
 
@@ -34,8 +34,9 @@ export function decodeTcp(view: PacketView, buf: Uint8Array, off: number, end: n
     return;
   }
   const hl = (buf[off + 12] >> 4) * 4;
-  view.tcpSeq = be32(buf, off + 4);
-  view.tcpAck = be32(buf, off + 8);
+  // Read inline: a double returned from a call that V8 did not inline is boxed (allocates).
+  view.tcpSeq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
+  view.tcpAck = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
   view.tcpFlags = buf[off + 13];
   view.tcpWindow = be16(buf, off + 14);
   if (hl < 20 || off + hl > view.ipOff + view.ipTotalLen) {

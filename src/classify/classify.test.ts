@@ -222,6 +222,11 @@ describe('precedence and conflicts', () => {
     expect(hintOnly).toMatchObject({ cls: 'other', classifiedBy: [] });
     expect(hintOnly.notes).toEqual(['status.twilio.com is under a policy domain but matches no policy host']);
   });
+
+  it('escapes control characters of wire names in notes', () => {
+    const r = run({ server: '93.184.216.34', serverPort: 443, sni: 'a\u001b[2J.twilio.com' });
+    expect(r.notes).toEqual(['a\\x1b[2J.twilio.com is under a policy domain but matches no policy host']);
+  });
 });
 
 describe('analyzer tags and DNS', () => {

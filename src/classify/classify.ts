@@ -18,6 +18,7 @@ import {
 import { normalizeHostName, parseIp } from '../policy/match.js';
 import type { Policy, SignallingHost } from '../policy/types.js';
 import type { ClassifiedBy, FlowClass } from '../report/schema.js';
+import { sanitizeText } from '../report/sanitize.js';
 
 const TCP = 6;
 const UDP = 17;
@@ -134,7 +135,7 @@ export class Classifier {
     const evidence = this.gatherEvidence(flow);
     const winner = evidence.find((e) => e.cls !== null);
     for (const e of evidence)
-      if (e.cls === null) flow.notes.push(`${e.name} is under a policy domain but matches no policy host`);
+      if (e.cls === null) flow.notes.push(`${sanitizeText(e.name!)} is under a policy domain but matches no policy host`);
     if (!winner) {
       flow.cls = 'other';
       return;
@@ -234,8 +235,8 @@ export class Classifier {
       flow.classifiedBy.push('port');
       flow.families.push(h.id);
     } else
-      flow.notes.push(`${protoName(flow.proto)}/${port} is not the policy's ${h.proto}/${h.ports.join(',')} for ${m.name}`);
-    if (h.legacy) flow.notes.push(`legacy host ${m.name}: ${h.legacy}`);
+      flow.notes.push(`${protoName(flow.proto)}/${port} is not the policy's ${h.proto}/${h.ports.join(',')} for ${sanitizeText(m.name)}`);
+    if (h.legacy) flow.notes.push(`legacy host ${sanitizeText(m.name)}: ${h.legacy}`);
   }
 
   private applyMedia(flow: Flow, e: Evidence, m: MediaMatch, evidence: Evidence[]): void {

@@ -50,6 +50,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .status-seen-failing, .verdict-fail { color: var(--fail); font-weight: 600; }
 .status-not-seen { color: var(--muted); }
 .sev-error { color: var(--fail); } .sev-warning { color: var(--warn); } .sev-info { color: var(--info); }
+figure { margin: 16px 0 24px; }
 .charts { display: flex; flex-wrap: wrap; gap: 8px; break-inside: avoid; }
 .chart { border: 1px solid var(--line); border-radius: 4px; background: #fff; }
 .chart .grid { stroke: #eceff1; } .chart .axis { stroke: #9aa0a6; }

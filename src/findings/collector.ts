@@ -293,7 +293,7 @@ export class FindingsCollector implements Analyzer {
   /** Initiated from outside toward an internal host: an inbound SYN, or UDP whose first packet came from outside. */
   private inbound(flow: Flow, ref: FlowRef): void {
     const internal = this.settings.internal;
-    if (internal.containsIp(flow.clientIp) || !internal.containsIp(flow.serverIp)) return;
+    if (internal.containsIp(flow.clientIp) || !internal.containsIp(flow.serverIp) || isBroadcastOrMulticast(flow.serverIp)) return;
     if (flow.proto === IPPROTO_TCP) {
       if (flow.synCount === 0 || flow.midstream) return;
     } else if (flow.proto === IPPROTO_UDP) {
@@ -332,6 +332,13 @@ export class FindingsCollector implements Analyzer {
     if (ref.media) c.media++;
     else if (c.signalling.length < MAX_ITEMS) c.signalling.push(flow.uid);
   }
+}
+
+/** Multicast, limited broadcast, or (not knowing the mask) an IPv4 address ending in .255: not a connection to a host. */
+function isBroadcastOrMulticast(ip: string): boolean {
+  if (ip.includes(':')) return ip.toLowerCase().startsWith('ff');
+  const first = Number(ip.slice(0, ip.indexOf('.')));
+  return (first >= 224 && first <= 239) || ip.endsWith('.255');
 }
 
 /** ICMP destination unreachable (v4 type 3, v6 type 1). */

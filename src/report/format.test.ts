@@ -9,6 +9,7 @@ import {
   etaSeconds,
   findingsInOrder,
   fmtBytes,
+  fmtClock,
   fmtDuration,
   fmtEndpoint,
   fmtList,
@@ -69,6 +70,8 @@ describe('numbers', () => {
     expect(fmtDuration(3720)).toBe('1h 02m');
     expect(fmtDuration(null)).toBe('-');
     expect(fmtTime('2025-03-14T09:30:00.123456Z')).toBe('2025-03-14 09:30:00 UTC');
+    expect(fmtClock('2025-03-14T09:30:00.123456Z')).toBe('09:30:00.123');
+    expect(fmtClock(null)).toBe('-');
     expect(fmtEndpoint({ ip: '2001:db8::1', port: 443 })).toBe('[2001:db8::1]:443');
     expect(fmtList([1, 2, 3], 2)).toBe('1, 2 … (+1 more)');
   });

@@ -93,6 +93,12 @@ export function fmtTime(iso: string | null): string {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 }
 
+/** "09:30:00.100" (UTC time of day, milliseconds) from the report's ISO time. */
+export function fmtClock(iso: string | null): string {
+  const m = iso ? /T(\d{2}:\d{2}:\d{2}(?:\.\d{3})?)/.exec(iso) : null;
+  return m ? m[1] : NONE;
+}
+
 export function fmtEndpoint(e: { ip: string; port: number }): string {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }

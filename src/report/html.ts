@@ -10,6 +10,7 @@ import {
   findingsInOrder,
   fixed,
   fmtBytes,
+  fmtClock,
   fmtDuration,
   fmtEndpoint,
   fmtInt,
@@ -46,6 +47,9 @@ table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: 12.5px; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, td.mono, table.flows td { white-space: nowrap; }
+table.flows td.name { white-space: normal; word-break: break-all; }
+table.by-class, table.facts { width: auto; min-width: 320px; }
 .status-seen-ok, .verdict-pass { color: var(--pass); font-weight: 600; }
 .status-seen-failing, .verdict-fail { color: var(--fail); font-weight: 600; }
 .status-not-seen { color: var(--muted); }
@@ -172,7 +176,7 @@ function flowsSection(report: Report): string {
   const hidden = report.flows.length - shown.length + report.summary.flowsOmitted;
   const note = hidden > 0 ? `<p class="muted">${fmtInt(hidden)} more flows are not listed.</p>` : '';
   const head =
-    '<tr><th>uid</th><th>class</th><th>proto</th><th>client</th><th>server</th><th>name</th><th>state</th><th class="num">packets ↑/↓</th><th class="num">bytes ↑/↓</th><th>first seen</th></tr>';
+    '<tr><th>uid</th><th>class</th><th>proto</th><th>client</th><th>server</th><th>name</th><th>state</th><th class="num">packets ↑/↓</th><th class="num">bytes ↑/↓</th><th>first seen (UTC)</th></tr>';
   return `<section id="flows"><h2>Flows (${fmtInt(report.summary.flowsTotal)})</h2><table class="by-class"><thead><tr><th>class</th><th class="num">flows</th></tr></thead><tbody>${byClass.join('')}</tbody></table><table class="flows"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>${note}</section>`;
 }
 
@@ -180,9 +184,9 @@ function flowRow(f: ReportFlow): string {
   const label = f.sni ?? f.dnsName ?? f.service ?? '';
   return (
     `<tr><td class="mono">${e(f.uid)}</td><td>${e(f.class)}${f.edge ? ` <span class="muted">${e(f.edge)}</span>` : ''}</td><td>${e(f.proto)}</td>` +
-    `<td class="mono">${e(fmtEndpoint(f.client))}</td><td class="mono">${e(fmtEndpoint(f.server))}</td><td>${e(label)}</td><td class="mono">${e(f.state)}</td>` +
+    `<td class="mono">${e(fmtEndpoint(f.client))}</td><td class="mono">${e(fmtEndpoint(f.server))}</td><td class="name">${e(label)}</td><td class="mono">${e(f.state)}</td>` +
     `<td class="num">${fmtInt(f.packets.client)} / ${fmtInt(f.packets.server)}</td><td class="num">${e(fmtBytes(f.bytes.client))} / ${e(fmtBytes(f.bytes.server))}</td>` +
-    `<td class="mono">${e(fmtTime(f.firstSeen))}</td></tr>`
+    `<td class="mono">${e(fmtClock(f.firstSeen))}</td></tr>`
   );
 }
 

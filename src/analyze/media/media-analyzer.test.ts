@@ -263,7 +263,7 @@ describe('calls', () => {
 
   it('reports jitter, loss and bandwidth violations', () => {
     const calls = analyze([
-      ...stream({ count: 500, skip: (i) => i % 4 === 3, delay: (i) => (i % 2 ? 0.015 : 0) }),
+      ...stream({ count: 500, skip: (i) => i % 4 === 3, delay: (i) => (i % 2 ? 0.019 : 0) }),
       ...stream({ src: [REMOTE, 20000], dst: [LOCAL, 40000], ssrc: 0xdef, count: 500 }),
     ]).calls();
     expect(calls[0].violations).toEqual(expect.arrayContaining(['jitter', 'loss', 'bandwidth']));

@@ -83,7 +83,7 @@ export function resolveSettings(opts: Pick<AnalyzeOptions, 'policy' | 'policyPat
   if (edge !== 'gll' && !edges.includes(edge)) {
     throw new UsageError(`unknown edge "${edge}": use one of ${['gll', ...edges.filter((e) => e !== 'gll')].join(', ')}`);
   }
-  const internalCidrs = opts.internal && opts.internal.length ? opts.internal : DEFAULT_INTERNAL;
+  const internalCidrs = opts.internal && opts.internal.length ? opts.internal : [...DEFAULT_INTERNAL];
   let internal: InternalNets;
   try {
     internal = new InternalNets(internalCidrs);
@@ -99,7 +99,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const started = Date.now();
 
   const names = new NameMap();
-  const classifier = new Classifier(policy, { edge });
+  const classifier = new Classifier(policy, { edge, names });
   const dns = new DnsAnalyzer(names);
   const tls = new TlsAnalyzer();
   const media = new MediaAnalyzer({ policy, internal });

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { dnsMessage } from '../synth/packets.js';
+import { DnsMessage, MAX_DNS_ANSWERS, parseDns } from './dns.js';
+
+const msg = new DnsMessage();
+
+describe('parseDns', () => {
+  it('reads a query', () => {
+    const q = dnsMessage({ id: 0x1234, qname: 'chunderw-vpc-gll.twilio.com' });
+    expect(parseDns(q, 0, q.length, msg)).toBe(true);
+    expect(msg).toMatchObject({ id: 0x1234, response: false, qname: 'chunderw-vpc-gll.twilio.com', qtype: 1, qdcount: 1, ancount: 0 });
+    expect(msg.truncated).toBe(false);
+    expect(msg.error).toBeNull();
+  });
+
+  it('reads A, AAAA and CNAME answers with TTLs and skips other types by rdlength', () => {
+    const r = dnsMessage({
+      id: 7,
+      qname: 'chunderw-vpc-gll.twilio.com',
+      answers: [
+        { name: 'chunderw-vpc-gll.twilio.com', type: 'CNAME', data: 'public-gll.elb.amazonaws.com', ttl: 30 },
+        { name: 'public-gll.elb.amazonaws.com', type: 'A', data: '54.172.60.1', ttl: 0xfffffffe },
+        { name: 'public-gll.elb.amazonaws.com', type: 'AAAA', data: '2600:1f18::1', ttl: 5 },
+      ],
+    });
+    expect(parseDns(r, 0, r.length, msg)).toBe(true);
+    expect(msg.response).toBe(true);
+    expect(msg.rcode).toBe(0);
+    expect(msg.answers).toEqual([
+      { name: 'chunderw-vpc-gll.twilio.com', type: 'CNAME', ttl: 30, data: 'public-gll.elb.amazonaws.com' },
+      { name: 'public-gll.elb.amazonaws.com', type: 'A', ttl: 0xfffffffe, data: '54.172.60.1' },
+      { name: 'public-gll.elb.amazonaws.com', type: 'AAAA', ttl: 5, data: '2600:1f18::1' },
+    ]);
+    // Replace the AAAA record type by TXT (16): it is skipped, the rest still read.
+    const txt = r.slice();
+    const aaaaType = txt.length - 16 - 10;
+    txt[aaaaType + 1] = 16;
+    parseDns(txt, 0, txt.length, msg);
+    expect(msg.answers.map((a) => a.type)).toEqual(['CNAME', 'A']);
+    expect(msg.skippedAnswers).toBe(1);
+  });
+
+  it('reports NXDOMAIN', () => {
+    const r = dnsMessage({ id: 9, qname: 'nope.example', rcode: 3 });
+    parseDns(r, 0, r.length, msg);
+    expect(msg).toMatchObject({ response: true, rcode: 3, qname: 'nope.example' });
+  });
+
+  it('follows compression pointers', () => {
+    // Header, question www.example.com, answer with owner = pointer to the question name.
+    const bytes = [0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+    bytes.push(3, ...Buffer.from('www'), 7, ...Buffer.from('example'), 3, ...Buffer.from('com'), 0, 0, 1, 0, 1);
+    bytes.push(0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, ...Buffer.from('cdn'), 0xc0, 16); // CNAME cdn.example.com
+    const b = Uint8Array.from(bytes);
+    parseDns(b, 0, b.length, msg);
+    expect(msg.answers).toEqual([{ name: 'www.example.com', type: 'CNAME', ttl: 60, data: 'cdn.example.com' }]);
+  });
+
+  it('stops on a pointer loop and on a deep pointer chain', () => {
+    const loop = Uint8Array.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12]);
+    expect(parseDns(loop, 0, loop.length, msg)).toBe(true);
+    expect(msg.error).toBe('bad-pointer');
+    expect(msg.qname).toBeNull();
+    // Question = pointer to the end of a chain of n pointers, each to the one before, the first to "a".
+    const chain = (n: number): Uint8Array => {
+      const b = [0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0, 0, 1, 0, 1, 1, 0x61, 0];
+      let prev = 18;
+      for (let i = 0; i < n; i++) {
+        const here = b.length;
+        b.push(0xc0, prev);
+        prev = here;
+      }
+      b[13] = prev;
+      return Uint8Array.from(b);
+    };
+    const short = chain(10);
+    parseDns(short, 0, short.length, msg);
+    expect(msg.error).toBeNull();
+    expect(msg.qname).toBe('a');
+    const long = chain(40);
+    parseDns(long, 0, long.length, msg);
+    expect(msg.error).toBe('bad-pointer');
+    expect(msg.qname).toBeNull();
+  });
+
+  it('rejects extended label types', () => {
+    const b = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x41, 0]);
+    parseDns(b, 0, b.length, msg);
+    expect(msg.error).toBe('bad-label');
+  });
+
+  it('escapes non-printable bytes in names', () => {
+    const b = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x61, 0x1b, 0x5b, 0, 0, 1, 0, 1]);
+    parseDns(b, 0, b.length, msg);
+    expect(msg.qname).toBe('a\\x1b[');
+  });
+
+  it('parses what is there at every truncation point and flags it', () => {
+    const r = dnsMessage({
+      id: 3,
+      qname: 'a.example',
+      answers: [
+        { name: 'a.example', type: 'CNAME', data: 'b.example' },
+        { name: 'b.example', type: 'A', data: '10.0.0.1' },
+      ],
+    });
+    for (let end = 0; end < r.length; end++) {
+      const ok = parseDns(r, 0, end, msg);
+      expect(ok).toBe(end >= 12);
+      if (ok) expect(msg.truncated || msg.error !== null).toBe(true);
+      expect(msg.answers.length).toBeLessThanOrEqual(2);
+    }
+    parseDns(r, 0, r.length, msg);
+    expect(msg.truncated).toBe(false);
+  });
+
+  it('caps the answers kept', () => {
+    const answers = Array.from({ length: MAX_DNS_ANSWERS + 5 }, (_, i) => ({ name: 'x.example', type: 'A' as const, data: `10.0.${i >> 8}.${i & 255}` }));
+    const r = dnsMessage({ id: 1, qname: 'x.example', answers });
+    parseDns(r, 0, r.length, msg);
+    expect(msg.answers).toHaveLength(MAX_DNS_ANSWERS);
+    expect(msg.skippedAnswers).toBe(5);
+  });
+
+  it('honours off/end inside a larger buffer (DNS over TCP)', () => {
+    const q = dnsMessage({ id: 5, qname: 'tcp.example' });
+    const framed = new Uint8Array(q.length + 2 + 4);
+    framed.set([q.length >> 8, q.length & 255], 0);
+    framed.set(q, 2);
+    framed.fill(0xff, 2 + q.length);
+    expect(parseDns(framed, 2, 2 + q.length, msg)).toBe(true);
+    expect(msg.qname).toBe('tcp.example');
+  });
+});

@@ -9,9 +9,10 @@ function sumWords(buf: Uint8Array, off: number, len: number, sum: number): numbe
   return sum;
 }
 
+/** Sums here stay below 2^32 (at most 32768 words of 0xffff plus the pseudo-header), so >>> is safe. */
 function fold(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return sum;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return (sum & 0xffff) + (sum >>> 16);
 }
 
 export function ipv4HeaderChecksumOk(buf: Uint8Array, off: number, headerLen: number): boolean {

@@ -126,9 +126,7 @@ function theirs(t: Record<Field, string[]>, version: number, proto: number): Our
   if (v6) {
     // The transport is the one next-header value of the outer chain that is not an extension header.
     const chain = [t['ipv6.nxt'][0], t['ipv6.hopopts.nxt'][0], t['ipv6.routing.nxt'][0], t['ipv6.dstopts.nxt'][0], t['ipv6.fraghdr.nxt'][0]];
-    const last = chain.filter((x) => x !== undefined && !V6_EXTENSIONS.has(Number(x)));
-    protoStr = last[0] ?? '';
-    if (last.length === 0 && V6_EXTENSIONS.has(proto)) protoStr = String(proto);
+    protoStr = chain.find((x) => x !== undefined && !V6_EXTENSIONS.has(Number(x))) ?? '';
   }
   const tcp = proto === 6;
   const udp = proto === 17;

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tcpPacket, tlsAlert, tlsClientHello, tlsServerHello } from '../synth/packets.js';
+import { buildPcap, type WrittenPacket } from '../synth/pcap-writer.js';
+import { runAnalyzers } from '../../test/helpers/mini-flows.js';
+import { TlsAnalyzer } from './tls-analyzer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'spokecap-tls-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const C = '10.0.0.5';
+const S = '54.172.60.1';
+const ISN_C = 0xfffffff0; // wraps during the handshake
+const ISN_S = 5000;
+
+/** A TCP connection: handshake, then client/server segments given as [fromClient, bytes]. */
+function connection(segments: Array<[boolean, Uint8Array]>, sport = 50000, dport = 443): WrittenPacket[] {
+  let ts = 1_700_000_000;
+  const out: WrittenPacket[] = [];
+  const add = (fromClient: boolean, flags: string, seq: number, payload?: Uint8Array) =>
+    out.push({
+      ts: (ts += 0.01),
+      data: fromClient
+        ? tcpPacket(C, S, { sport, dport, seq, flags }, payload)
+        : tcpPacket(S, C, { sport: dport, dport: sport, seq, flags }, payload),
+    });
+  add(true, 'S', ISN_C);
+  add(false, 'SA', ISN_S);
+  add(true, 'A', ISN_C + 1);
+  let cs = (ISN_C + 1) >>> 0;
+  let ss = ISN_S + 1;
+  for (const [fromClient, data] of segments) {
+    if (fromClient) {
+      add(true, 'PA', cs, data);
+      cs = (cs + data.length) >>> 0;
+    } else {
+      add(false, 'PA', ss, data);
+      ss += data.length;
+    }
+  }
+  return out;
+}
+
+async function run(packets: WrittenPacket[], name: string, analyzer = new TlsAnalyzer()) {
+  const path = join(dir, `${name}.pcap`);
+  writeFileSync(path, buildPcap(packets));
+  const r = await runAnalyzers(path, [analyzer]);
+  return { ...r, analyzer };
+}
+
+describe('TlsAnalyzer', () => {
+  it('fills flow.tls from a ClientHello split over segments, then the ServerHello', async () => {
+    const ch = tlsClientHello('chunderw-vpc-gll.twilio.com', ['h2']);
+    const { flows } = await run(
+      connection([
+        [true, ch.subarray(0, 20)],
+        [true, ch.subarray(20, 50)],
+        [true, ch.subarray(50)],
+        [false, tlsServerHello()],
+      ]),
+      'split',
+    );
+    expect(flows).toHaveLength(1);
+    const tls = flows[0].tls!;
+    expect(tls).toMatchObject({ sni: 'chunderw-vpc-gll.twilio.com', alpn: ['h2'], clientHelloFrame: 6, version: 'TLS 1.2', serverHelloFrame: 7, dtls: false });
+    expect(flows[0].tags.has('tls')).toBe(true);
+  });
+
+  it('reassembles segments that arrive out of order', async () => {
+    const ch = tlsClientHello('ooo.example');
+    const pkts = connection([
+      [true, ch.subarray(0, 30)],
+      [true, ch.subarray(30)],
+    ]);
+    [pkts[3], pkts[4]] = [pkts[4], pkts[3]];
+    const { flows } = await run(pkts, 'ooo');
+    expect(flows[0].tls!.sni).toBe('ooo.example');
+    expect(flows[0].tls!.clientHelloFrame).toBe(5);
+  });
+
+  it('records alerts with their direction, on any port', async () => {
+    const { flows } = await run(connection([[true, tlsClientHello('x.example')], [false, tlsAlert(2, 40)]], 50001, 8443), 'alert');
+    expect(flows[0].tls!.alerts).toEqual([{ frame: 5, fromClient: false, level: 2, description: 40 }]);
+    expect(flows[0].tls!.serverHelloFrame).toBeNull();
+  });
+
+  it('leaves non-TLS connections alone and frees their buffers', async () => {
+    const http = Buffer.from('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
+    const analyzer = new TlsAnalyzer();
+    const { flows } = await run(connection([[true, http], [false, Buffer.from('HTTP/1.1 200 OK\r\n\r\n')]], 50002, 443), 'http', analyzer);
+    expect(flows[0].tls).toBeNull();
+    const smtp = await run(connection([[false, Buffer.from('220 mail\r\n')], [true, tlsClientHello('late.example')]], 50003, 25), 'smtp');
+    expect(smtp.flows[0].tls).toBeNull();
+  });
+
+  it('counts reassembly evictions under a tiny memory bound', async () => {
+    const analyzer = new TlsAnalyzer({ maxBufferedBytes: 100 });
+    const { flows } = await run(connection([[true, tlsClientHello('big.example')]]), 'evict', analyzer);
+    expect(analyzer.evictions).toBeGreaterThan(0);
+    expect(flows[0].tls?.sni ?? null).toBeNull();
+  });
+});

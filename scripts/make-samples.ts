@@ -18,6 +18,7 @@ import {
   tcpPacket,
   tlsClientHello,
   tlsServerHello,
+  tlsAppData,
   udpPacket,
 } from '../src/synth/packets.js';
 import { buildPcap, buildPcapng, type WrittenPacket } from '../src/synth/pcap-writer.js';
@@ -85,8 +86,8 @@ function tlsSession(
     c.add(ts, wrap(tcpPacket(server, client, { sport: 443, dport: sport, seq, ack, flags, mss: flags === 'SA' ? 1460 : undefined }, payload)));
   const ch = tlsClientHello(sni, ['http/1.1']);
   const sh = tlsServerHello();
-  const appOut = new Uint8Array(300).fill(0x17);
-  const appIn = new Uint8Array(900).fill(0x17);
+  const appOut = tlsAppData(295);
+  const appIn = tlsAppData(895);
   out(t, 'S', cs, 0);
   back(t + rtt, 'SA', ss, cs + 1);
   out(t + rtt + 0.0005, 'A', cs + 1, ss + 1);

@@ -35,8 +35,8 @@ const EXPECTED: Record<string, { verdict: string; findings: string[]; checklist?
   },
   'inbound.pcap': { verdict: 'warn', findings: ['warning inbound-connection'] },
   'poor-quality.pcapng': {
-    verdict: 'warn',
-    findings: ['warning call-jitter', 'warning call-loss', 'warning call-rtt', 'info legacy-signalling-host'],
+    verdict: 'fail',
+    findings: ['error call-jitter', 'error call-loss', 'error call-rtt', 'info legacy-signalling-host'],
   },
   'office.pcapng': {
     verdict: 'fail',

@@ -567,6 +567,10 @@ class Builder {
     }
   }
 
+  private isTwilioCall(c: ReportCall): boolean {
+    return c.edge !== null || !!this.ev.settings.classifier.matchMedia(c.remote.ip, c.remote.port, 17)?.inPolicy;
+  }
+
   calls(calls: ReportCall[]): void {
     const limits = this.policy.limits;
     const each = (
@@ -577,30 +581,35 @@ class Builder {
       line: (c: ReportCall) => string,
       remedy: string,
     ): void => {
-      const list = calls.filter((c) => c.violations.includes(violation));
-      if (list.length === 0) return;
-      this.add({
-        id,
-        severity,
-        title: `${plural(list.length, 'call')}: ${title}`,
-        detail: list
-          .slice(0, 6)
-          .map((c) => `${c.uid} ${c.local.ip} ↔ ${c.remote.ip}:${c.remote.port}${c.edge ? ` (${c.edge})` : ''}: ${line(c)}`)
-          .join('; '),
-        flows: [...new Set(list.flatMap((c) => c.flows))].slice(0, MAX_LIST),
-        frames: [],
-        wiresharkFilter: anyOf(list.map((c) => endpointTerm('addr', c.remote.ip, 'udp', c.remote.port))),
-        remedy,
-      });
+      // Twilio media calls are what the requirements are about; other calls (SIP trunks, other apps) are reported one level lower.
+      const all = calls.filter((c) => c.violations.includes(violation));
+      const twilio = all.filter((c) => this.isTwilioCall(c));
+      const others = all.filter((c) => !this.isTwilioCall(c));
+      for (const [list, sev] of [[twilio, severity], [others, severity === 'error' ? 'warning' : 'info']] as const) {
+        if (list.length === 0) continue;
+        this.add({
+          id,
+          severity: sev,
+          title: `${plural(list.length, list === twilio ? 'Twilio call' : 'non-Twilio call')}: ${title}`,
+          detail: list
+            .slice(0, 6)
+            .map((c) => `${c.uid} ${c.local.ip} ↔ ${c.remote.ip}:${c.remote.port}${c.edge ? ` (${c.edge})` : ''}: ${line(c)}`)
+            .join('; '),
+          flows: [...new Set(list.flatMap((c) => c.flows))].slice(0, MAX_LIST),
+          frames: [],
+          wiresharkFilter: anyOf(list.map((c) => endpointTerm('addr', c.remote.ip, 'udp', c.remote.port))),
+          remedy,
+        });
+      }
     };
     const fmt = (v: number | null | undefined, unit: string): string => (v === null || v === undefined ? 'n/a' : `${Math.round(v * 10) / 10}${unit}`);
     const qos = `Give UDP to ${mediaCidrs(this.policy, this.ev.settings.edge).join(', ')} ports ${this.policy.media.portRange.join('-')} priority (QoS, DSCP EF) and look for the congested or lossy hop (Wi-Fi, WAN link utilisation).`;
-    each('jitter', 'call-jitter', 'warning', `jitter over ${limits.maxJitterMs} ms`, (c) => `max jitter up ${fmt(c.up.maxJitterMs, ' ms')}, down ${fmt(c.down.maxJitterMs, ' ms')} (limit ${limits.maxJitterMs} ms)`, qos);
-    each('loss', 'call-loss', 'warning', `packet loss over ${limits.maxLossPct}%`, (c) => `loss up ${fmt(c.up.lossPct, '%')}, down ${fmt(c.down.lossPct, '%')} (limit ${limits.maxLossPct}%)`, qos);
+    each('jitter', 'call-jitter', 'error', `jitter over ${limits.maxJitterMs} ms`, (c) => `max jitter up ${fmt(c.up.maxJitterMs, ' ms')}, down ${fmt(c.down.maxJitterMs, ' ms')} (limit ${limits.maxJitterMs} ms)`, qos);
+    each('loss', 'call-loss', 'error', `packet loss over ${limits.maxLossPct}%`, (c) => `loss up ${fmt(c.up.lossPct, '%')}, down ${fmt(c.down.lossPct, '%')} (limit ${limits.maxLossPct}%)`, qos);
     each(
       'rtt',
       'call-rtt',
-      'warning',
+      'error',
       `round trip over ${limits.maxRttMs} ms`,
       (c) => `RTT ${fmt(c.rttMs ?? c.rtt?.maxMs, ' ms')}${c.rtt ? ` (STUN min ${fmt(c.rtt.minMs, '')}/mean ${fmt(c.rtt.meanMs, '')}/max ${fmt(c.rtt.maxMs, '')} ms)` : ''} (limit ${limits.maxRttMs} ms)`,
       'Pin the nearest Twilio edge in Spoke (Settings → My Call Quality) and check the route to it; VPNs and distant internet breakouts add delay.',
@@ -608,7 +617,7 @@ class Builder {
     each(
       'bandwidth',
       'call-bandwidth',
-      'warning',
+      'error',
       `below ${limits.minKbps} kbps`,
       (c) => `up ${fmt(c.up.kbps, ' kbps')}, down ${fmt(c.down.kbps, ' kbps')} (need ${limits.minKbps} kbps each way)`,
       `Provide ${limits.minKbps} kbps up and down per concurrent call, and check for rate limiting of UDP.`,

@@ -359,3 +359,10 @@ export function stunMessage(type: number, txid: Uint8Array, xorMapped?: { ip: st
   out.set(attrs, 20);
   return out;
 }
+
+/** A TLS application-data record of `len` payload bytes (content is filler; it stands for ciphertext). */
+export function tlsAppData(len: number): Uint8Array {
+  const out = new Uint8Array(5 + len).fill(0xa5);
+  out.set([0x17, 0x03, 0x03, (len >> 8) & 0xff, len & 0xff]);
+  return out;
+}

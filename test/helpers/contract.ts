@@ -59,7 +59,7 @@ export function contractViolations(r: any): string[] {
       packets: (v: any) => v && int(v.client) && int(v.server), bytes: (v: any) => v && int(v.client) && int(v.server),
       state: str, sni: orNull(str), dnsName: orNull(str),
       class: oneOf('spoke-signalling', 'twilio-signalling', 'twilio-media', 'dns', 'tunnel', 'vdi', 'other'),
-      service: orNull(str), edge: orNull(str), classifiedBy: arrayOf(oneOf('sni', 'dns', 'cidr', 'port', 'nrb')),
+      service: orNull(str), edge: orNull(str), classifiedBy: arrayOf(oneOf('sni', 'dns', 'cidr', 'port', 'nrb', 'payload')),
     }, out));
   r.rtpStreams.forEach((s: any, i: number) =>
     fields(`rtpStreams[${i}]`, s, {

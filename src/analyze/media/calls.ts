@@ -40,6 +40,8 @@ export interface MediaFlow {
   firstTs: number;
   lastTs: number;
   edge: string | null;
+  /** Packets per direction of the whole flow (client, server). */
+  packets: [number, number];
 }
 
 interface Member {
@@ -244,7 +246,10 @@ function toCall(uid: string, members: Member[], policy: Policy): ReportCall {
     )
   )
     violations.push('bandwidth');
-  if (up.length === 0 || down.length === 0) violations.push('one-way');
+  // One-way: RTP in exactly one direction, or no RTP at all while the remote side never answered (ICE checks into a
+  // filter). A short capture with a two-way ICE/DTLS exchange and no RTP yet is not a failure.
+  const remoteSilent = members.every((m) => m.flow.packets[m.localIsClient ? 1 : 0] === 0);
+  if ((up.length === 0) !== (down.length === 0) || (up.length === 0 && down.length === 0 && remoteSilent)) violations.push('one-way');
 
   const sf = selected.flow;
   const local = selected.localIsClient ? endpoint(sf.clientIp, sf.clientPort) : endpoint(sf.serverIp, sf.serverPort);

@@ -60,6 +60,8 @@ class FlowMedia implements MediaFlow {
   lastTs = 0;
   edge: string | null = null;
   cls: string | null = null;
+  /** Packets per direction of the whole flow (client, server), copied at flow end. */
+  packets: [number, number] = [0, 0];
 
   constructor(
     readonly uid: string,
@@ -275,6 +277,7 @@ export class MediaAnalyzer implements Analyzer {
     this.live.delete(flow);
     fm.edge = flow.edge;
     fm.cls = flow.cls;
+    fm.packets = [flow.packets[0], flow.packets[1]];
     this.endFlow(fm);
     for (const s of fm.streams) fm.rtpPackets += s.totalNr;
     const tags: string[] = [];

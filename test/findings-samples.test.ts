@@ -33,7 +33,7 @@ const EXPECTED: Record<string, { verdict: string; findings: string[]; checklist?
     verdict: 'fail',
     findings: ['error vpn-tunnel', 'warning vpn-tunnel', 'info legacy-signalling-host'],
   },
-  'inbound.pcap': { verdict: 'warn', findings: ['warning inbound-connection'] },
+  'inbound.pcap': { verdict: 'warn', findings: ['warning inbound-connection', 'warning not-tested'] },
   'poor-quality.pcapng': {
     verdict: 'fail',
     findings: ['error call-jitter', 'error call-loss', 'error call-rtt', 'info legacy-signalling-host'],

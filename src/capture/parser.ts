@@ -638,7 +638,7 @@ export class CaptureParser {
   }
 
   private fail(offset: number, message: string): void {
-    this.info.errors.push({ offset, message: `${message} (at byte ${offset})` });
+    this.info.errors.push({ offset, message });
     this.info.truncated = true;
     this.info.bytes = offset;
     this.isStopped = true;

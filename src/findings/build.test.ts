@@ -84,7 +84,21 @@ describe('buildFindings', () => {
     expect(blocked).toHaveLength(1);
     expect(blocked[0].severity).toBe('info');
     expect(blocked[0].flows).toHaveLength(3);
-    expect(r.verdict).toBe('pass');
+    // No policy destination was seen at all: only the not-tested warning, never a failure.
+    expect(r.findings.filter((x) => x.severity !== 'info').map((x) => x.id)).toEqual(['not-tested']);
+    expect(r.verdict).toBe('warn');
+  });
+
+  it('says so when nothing of the policy was seen, and not when something was', () => {
+    const empty = build(setup().collector);
+    expect(empty.findings.map((x) => x.id)).toEqual(['not-tested']);
+    expect(empty.verdict).toBe('warn');
+    const { collector, end } = setup();
+    span(collector, T, T + 60);
+    const tls = newTlsInfo(false);
+    Object.assign(tls, { sni: CHUNDERW, clientHelloTs: T + 1, clientHelloFrame: 4, serverHelloTs: T + 1.05, serverHelloFrame: 5 });
+    end(flow(6, '10.1.2.15', 50001, '54.236.10.20', 443, { synCount: 1, synAckCount: 1, packets: [10, 10], history: 'ShAdDaFf', tls }));
+    expect(build(collector).findings.some((x) => x.id === 'not-tested')).toBe(false);
   });
 
   it('does not call a one-sided capture (client ACKs and data, no server packets) blocked', () => {

@@ -76,9 +76,11 @@ export function buildFindings(input: FindingsInput): FindingsResult {
   b.edges();
   b.signallingWithoutMedia(input.vdi.detections());
   b.captureQuality(input.sources, input.calls);
+  const checklist = b.checklist();
+  b.notTested(checklist, input.calls);
   const findings = b.findings.sort((x, y) => SEVERITY_ORDER[x.severity] - SEVERITY_ORDER[y.severity]);
   const verdict = findings.some((f) => f.severity === 'error') ? 'fail' : findings.some((f) => f.severity === 'warning') ? 'warn' : 'pass';
-  return { findings, checklist: b.checklist(), verdict };
+  return { findings, checklist, verdict };
 }
 
 /** Items of one kind, grouped by destination (policy host, media, or server address). */
@@ -759,6 +761,23 @@ class Builder {
           'Start the capture before placing the test call.',
         );
     }
+  }
+
+  /** "Nothing failed" must never read as "it works" when nothing was tested. */
+  notTested(checklist: ChecklistItem[], calls: ReportCall[]): void {
+    if (calls.length > 0 || checklist.some((c) => c.status !== 'not-seen')) return;
+    this.add({
+      id: 'not-tested',
+      severity: 'warning',
+      title: 'No Spoke or Twilio traffic in this capture',
+      detail:
+        'None of the destinations the policy requires (Spoke gateway, Twilio signalling, Twilio media) appear in the capture, so the requirements could not be checked: an otherwise clean result says nothing about Spoke calls on this network.',
+      flows: [],
+      frames: [],
+      wiresharkFilter: 'tls.handshake.extensions_server_name contains "twilio.com" || tls.handshake.extensions_server_name contains "spokephone.com" || ip.addr==168.86.128.0/18',
+      remedy:
+        "Capture on the user's network while the Spoke app starts and places a test call (for example tcpdump -i any -w spoke.pcapng), then run spokecap on that file.",
+    });
   }
 
   checklist(): ChecklistItem[] {

@@ -279,6 +279,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   if (ev.cap > 0) warnings.push(`flow table full: ${ev.cap} flows were evicted early (cap ${opts.maxFlows ?? 'default'}); their statistics end at eviction`);
   if (names.evictions > 0) warnings.push(`DNS name map full: ${names.evictions} names evicted`);
   if (media.evictions > 0) warnings.push(`RTP stream table full: ${media.evictions} streams evicted`);
+  if (dns.evictions > 0) warnings.push(`DNS transaction table full: ${dns.evictions} pending queries or DNS-over-TCP streams dropped`);
+  if (dns.omitted > 0) warnings.push(`${dns.omitted} DNS transactions beyond the ones kept were only counted (failures are kept first)`);
   if (tls.evictions > 0) warnings.push(`TCP reassembly budget exceeded: ${tls.evictions} stream prefixes dropped`);
   if (flowsOmitted > 0) warnings.push(`${flowsOmitted} of ${flowsTotal} flows omitted from the report (only counted); the summary counts them all`);
   for (const [name, n] of Object.entries(weirds)) warnings.push(`weird: ${name} × ${n}`);

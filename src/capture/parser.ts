@@ -158,6 +158,8 @@ export class CaptureParser {
   constructor(
     readonly path: string,
     private readonly onPacket: PacketSink,
+    /** Called for each pcapng name-resolution record as soon as it is read (before later packets). */
+    private readonly onName?: (entry: { ip: string; names: string[] }) => void,
   ) {
     this.info = newInfo(path);
   }
@@ -533,7 +535,9 @@ export class CaptureParser {
       }
     }
     if (names.length === 0) return;
-    this.info.names.push({ ip: addrLen === 4 ? ipv4(buf, at) : ipv6(buf, at), names });
+    const entry = { ip: addrLen === 4 ? ipv4(buf, at) : ipv6(buf, at), names };
+    this.info.names.push(entry);
+    this.onName?.(entry);
   }
 
   private interfaceStatistics(buf: Uint8Array, pos: number, end: number): void {

@@ -16,6 +16,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Read size in bytes (default 1 MiB). */
   chunkSize?: number;
+  /** pcapng name-resolution records, as soon as they are read. */
+  onName?: (entry: { ip: string; names: string[] }) => void;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
@@ -53,7 +55,7 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
     raw = createReadStream(input, { highWaterMark: chunkSize });
   }
 
-  const parser = new CaptureParser(input === '-' ? 'stdin' : input, onPacket);
+  const parser = new CaptureParser(input === '-' ? 'stdin' : input, onPacket, opts.onName);
   const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let compressedRead = 0;
 

@@ -116,14 +116,25 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   let flowsTotal = 0;
   const byClass: Record<string, number> = {};
 
-  const endFlow = (flow: Flow): void => {
-    if (!flow.dnsName) {
-      const n = names.lookup(flow.serverIp, flow.firstTs);
-      if (n) {
-        flow.dnsName = n;
-        flow.dnsNameSource = 'dns';
-      }
+  // pcapng name-resolution records: what the capturing host had resolved, used when DNS saw nothing.
+  const nrb = new NameMap({ maxEntries: 10_000 });
+  const nameFor = (flow: Flow): void => {
+    if (flow.dnsName) return;
+    const n = names.lookup(flow.serverIp, flow.firstTs);
+    if (n) {
+      flow.dnsName = n;
+      flow.dnsNameSource = 'dns';
+      return;
     }
+    const r = nrb.lookup(flow.serverIp, Infinity);
+    if (r) {
+      flow.dnsName = r;
+      flow.dnsNameSource = 'nrb';
+    }
+  };
+
+  const endFlow = (flow: Flow): void => {
+    nameFor(flow);
     classifier.classify(flow);
     for (const a of endAnalyzers) a.onFlowEnd!(flow);
     flowsTotal++;
@@ -138,13 +149,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const table = new FlowTable({
     maxFlows: opts.maxFlows,
     onEnd: endFlow,
-    onNew: (flow) => {
-      const n = names.lookup(flow.serverIp, flow.firstTs);
-      if (n) {
-        flow.dnsName = n;
-        flow.dnsNameSource = 'dns';
-      }
-    },
+    onNew: nameFor,
   });
 
   const views = Array.from({ length: MAX_DEPTH + 1 }, () => new PacketView());
@@ -237,6 +242,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     try {
       const info = await readCapture(input, onPacket, {
         signal: opts.signal,
+        onName: (e) => {
+          for (const n of e.names) nrb.add(e.ip, n, 0, 0);
+        },
         onProgress: (bytesRead, bytesTotal) => {
           progressBase = { ...progressBase, bytesRead, bytesTotal };
           maybeProgress();
@@ -263,15 +271,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   emitProgress('analyzing');
   table.flush();
   for (const a of analyzers) a.finish?.();
-
-  const nrbNames = sources.flatMap((s) => s.names);
-  if (nrbNames.length) {
-    for (const f of reportFlows) {
-      if (f.dnsName) continue;
-      const hit = nrbNames.find((n) => n.ip === f.server.ip);
-      if (hit) f.dnsName = hit.names[0];
-    }
-  }
 
   const warnings: string[] = [];
   for (const s of sources) for (const w of s.warnings) warnings.push(`${s.path}: ${w}`);

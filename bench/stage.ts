@@ -1,46 +1,99 @@
 /**
  * One benchmark stage in its own process, so peak RSS is the stage's own.
- * Usage: tsx bench/stage.ts <read|decode|pipeline> <file>
- * Prints one JSON line: { packets, seconds, maxRssBytes } (or { skipped }).
+ * bench/run.ts compiles this file (and what it imports) with tsc and runs it
+ * with plain node: `node bench/out/bench/stage.js <stage> <file>`.
+ * Stages: read | decode | flows | pipeline (see docs/benchmark.md).
+ * Prints one JSON line: { packets, seconds }; seconds exclude start-up and module loading.
  */
 import { readCapture } from '../src/capture/read.js';
+import { decodePacket } from '../src/decode/index.js';
+import { PacketView } from '../src/decode/view.js';
+
+type Run = () => Promise<number>;
 
 const [stage, file] = process.argv.slice(2);
 
-async function run(): Promise<{ packets: number } | { skipped: string }> {
-  if (stage === 'read') {
-    let n = 0;
-    await readCapture(file, () => {
-      n++;
+const read: Run = async () => {
+  let n = 0;
+  await readCapture(file, () => {
+    n++;
+  });
+  return n;
+};
+
+const decode: Run = async () => {
+  const view = new PacketView();
+  let n = 0;
+  await readCapture(file, (p) => {
+    decodePacket(view, p.data, p.linkType);
+    n++;
+  });
+  return n;
+};
+
+/** Read, decode, flow table, DNS names and the classification of every flow; no other analyzer. */
+async function flows(): Promise<Run> {
+  const { FlowTable } = await import('../src/flow/table.js');
+  const { Classifier } = await import('../src/classify/classify.js');
+  const { NameMap } = await import('../src/classify/names.js');
+  const { DnsAnalyzer } = await import('../src/analyze/dns-analyzer.js');
+  const { SPOKE_TWILIO_POLICY } = await import('../src/policy/spoke-twilio.js');
+  type Context = import('../src/engine/analyzer.js').PacketContext;
+  return async () => {
+    const names = new NameMap();
+    const classifier = new Classifier(SPOKE_TWILIO_POLICY, { names });
+    const dns = new DnsAnalyzer(names);
+    let classified = 0;
+    const table = new FlowTable({
+      onNew: (flow) => {
+        flow.dnsName = names.lookup(flow.serverIp, flow.firstTs);
+      },
+      onEnd: (flow) => {
+        flow.dnsName ??= names.lookup(flow.serverIp, flow.firstTs);
+        classifier.classify(flow);
+        dns.onFlowEnd(flow);
+        if (flow.cls !== null) classified++;
+      },
     });
-    return { packets: n };
-  }
-  if (stage === 'decode') {
-    const { decodePacket } = await import('../src/decode/index.js');
-    const { PacketView } = await import('../src/decode/view.js');
     const view = new PacketView();
+    const ctx: Context = { frame: 0, ts: 0, pkt: undefined as unknown as Context['pkt'], view, flow: null, dir: 0, depth: 0, weird: () => {} };
     let n = 0;
     await readCapture(file, (p) => {
+      const ts = p.tsSec + p.tsNsec / 1e9;
       decodePacket(view, p.data, p.linkType);
-      n++;
+      ctx.frame = ++n;
+      ctx.ts = ts;
+      ctx.pkt = p;
+      ctx.flow = table.update(view, ts, n, p.origLen);
+      ctx.dir = table.dir;
+      dns.onPacket(ctx);
     });
-    return { packets: n };
-  }
-  if (stage === 'pipeline') {
-    let engine: typeof import('../src/engine/engine.js');
-    try {
-      engine = await import('../src/engine/engine.js');
-    } catch (err) {
-      return { skipped: `engine not loadable: ${(err as Error).message.split('\n')[0]}` };
-    }
-    const report = await engine.analyze({ inputs: [file] });
-    return { packets: report.capture.packets };
-  }
-  throw new Error(`unknown stage ${stage}`);
+    table.flush();
+    dns.finish();
+    if (classified === 0) throw new Error('no flow was classified');
+    return n;
+  };
 }
 
+/** Loads the stage's modules (not timed) and returns the timed work. */
+async function prepare(): Promise<Run> {
+  switch (stage) {
+    case 'read':
+      return read;
+    case 'decode':
+      return decode;
+    case 'flows':
+      return flows();
+    case 'pipeline': {
+      const { analyze } = await import('../src/engine/engine.js');
+      return async () => (await analyze({ inputs: [file] })).capture.packets;
+    }
+    default:
+      throw new Error(`unknown stage ${stage}: use read, decode, flows or pipeline`);
+  }
+}
+
+const run = await prepare();
 const t0 = performance.now();
-const result = await run();
-const seconds = (performance.now() - t0) / 1000;
-// resourceUsage().maxRSS is in KiB (getrusage ru_maxrss).
-console.log(JSON.stringify({ ...result, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+const packets = await run();
+console.log(JSON.stringify({ packets, seconds: (performance.now() - t0) / 1000 }));

@@ -3,6 +3,8 @@
  * fixed size; we send keys and read the screen with capture-pane.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import type { Report } from '../src/report/schema.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const capture = join(root, 'test/fixtures/public/rtp/sipp_g711a.pcap');
+const bigCapture = join(root, 'test/fixtures/public/rtp/voipshark_SIP-RTP-Normal_Call_two_parties.pcap');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 if (!hasTmux) console.warn('tui-tmux.test.ts skipped: tmux is not installed (CI installs it)');
 
@@ -17,14 +20,18 @@ if (!hasTmux) console.warn('tui-tmux.test.ts skipped: tmux is not installed (CI 
 class TmuxPane {
   readonly socket = `spokecap-test-${process.pid}-${Date.now()}`;
   readonly target = 'ui';
+  /** Holds the exit code file: tmux 3.3 reports no pane_dead_status for some codes (0, 130). */
+  private readonly dir = mkdtempSync(join(tmpdir(), 'spokecap-tmux-'));
+  private readonly codeFile = join(this.dir, 'exit-code');
 
   tmux(...args: string[]): string {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
   }
 
-  start(cols: number, rows: number, argv: string[]): void {
-    this.tmux('new-session', '-d', '-s', this.target, '-x', String(cols), '-y', String(rows), '-c', root, ...argv);
-    this.tmux('set-option', '-t', this.target, 'remain-on-exit', 'on');
+  /** Runs argv in a cols×rows terminal; a tiny sh wrapper records the exit code. */
+  start(cols: number, rows: number, argv: string[], cwd = root): void {
+    const wrapper = `"$@"; echo $? > '${this.codeFile}'; sleep 60`;
+    this.tmux('new-session', '-d', '-s', this.target, '-x', String(cols), '-y', String(rows), '-c', cwd, 'sh', '-c', wrapper, 'sh', ...argv);
   }
 
   screen(): string {
@@ -35,11 +42,9 @@ class TmuxPane {
     this.tmux('send-keys', '-t', this.target, ...keys);
   }
 
-  /** [dead, exit status] of the pane's process. */
-  status(): [boolean, number | null] {
-    const [dead, code] = this.tmux('display-message', '-p', '-t', this.target, '#{pane_dead} #{pane_dead_status}').trim().split(' ');
-    // tmux 3.3 prints an empty pane_dead_status for exit code 0.
-    return dead === '1' ? [true, Number(code || 0)] : [false, null];
+  /** The process's exit code, or null while it runs. */
+  exitCode(): number | null {
+    return existsSync(this.codeFile) && readFileSync(this.codeFile, 'utf8').endsWith('\n') ? Number(readFileSync(this.codeFile, 'utf8')) : null;
   }
 
   async waitFor(what: string, test: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -52,6 +57,7 @@ class TmuxPane {
 
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
@@ -88,10 +94,30 @@ describe.skipIf(!hasTmux)('TUI in tmux', () => {
       expect(pane.screen()).toMatch(/packets +236/);
 
       pane.keys('q');
-      await pane.waitFor('the process to exit', () => pane.status()[0]);
-      expect(pane.status()[1]).toBe(report.findings.some((f) => f.severity === 'error') ? 1 : 0);
+      await pane.waitFor('the process to exit', () => pane.exitCode() !== null);
+      expect(pane.exitCode()).toBe(report.findings.some((f) => f.severity === 'error') ? 1 : 0);
+      expect(pane.screen()).toContain('[4 Capture]');
     } finally {
       pane.kill();
+    }
+  });
+
+  it('quits during the analysis with exit code 130', async () => {
+    const pane = new TmuxPane();
+    // Hundreds of inputs keep the analysis busy for far longer than the key takes to arrive;
+    // a short link keeps the command line within what tmux accepts.
+    const dir = mkdtempSync(join(tmpdir(), 'spokecap-tmux-'));
+    symlinkSync(bigCapture, join(dir, 'c.pcap'));
+    try {
+      pane.start(100, 20, [join(root, 'bin/spokecap'), ...Array<string>(400).fill('c.pcap')], dir);
+      await pane.waitFor('the progress view', () => /^spokecap: reading .*\(\d+\/400\)/m.test(pane.screen()));
+      expect(pane.screen()).toContain('q quit');
+      pane.keys('q');
+      await pane.waitFor('the process to exit', () => pane.exitCode() !== null);
+      expect(pane.exitCode()).toBe(130);
+    } finally {
+      pane.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

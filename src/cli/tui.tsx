@@ -35,12 +35,19 @@ export async function runTui({ analyzeOptions, analyze, color, onReport }: TuiRu
     patchConsole: false,
     maxFps: 15,
   });
-  const quit = ink.waitUntilExit().then(() => 'quit' as const);
+  // Once Ink has exited, rendering again would mount the app anew (and grab stdin again).
+  let exited = false;
+  const quit = ink.waitUntilExit().then(() => {
+    exited = true;
+    return 'quit' as const;
+  });
   try {
     const analysis = analyze({
       ...analyzeOptions,
       signal: controller.signal,
-      onProgress: (progress: Progress) => ink.rerender(view({ kind: 'analyzing', progress, inputs: analyzeOptions.inputs })),
+      onProgress: (progress: Progress) => {
+        if (!exited) ink.rerender(view({ kind: 'analyzing', progress, inputs: analyzeOptions.inputs }));
+      },
     }).then((report) => ({ report }));
     const first = await Promise.race([quit, analysis]);
     if (first === 'quit') {

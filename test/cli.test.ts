@@ -82,6 +82,19 @@ describe.concurrent('bin/spokecap', () => {
     expect(r.code).toBe(report.findings.some((f) => f.severity === 'error') ? 1 : 0);
   });
 
+  it('exits 0 for a compliant sample and 1 for one with error findings', async () => {
+    const [good, bad] = await Promise.all([
+      spokecap([join(root, 'samples/compliant-call.pcapng'), '--json']),
+      spokecap([join(root, 'samples/blocked-media.pcap'), '--json']),
+    ]);
+    const goodReport = JSON.parse(good.stdout) as Report;
+    const badReport = JSON.parse(bad.stdout) as Report;
+    expect(goodReport.findings.some((f) => f.severity === 'error')).toBe(false);
+    expect(good.code).toBe(0);
+    expect(badReport.findings.some((f) => f.severity === 'error')).toBe(true);
+    expect(bad.code).toBe(1);
+  });
+
   it('reads a capture from stdin with -', async () => {
     const r = await spokecap(['-', '--json'], { input: readFileSync(capture) });
     expect((JSON.parse(r.stdout) as Report).capture.packets).toBe(236);

@@ -25,7 +25,7 @@ const decode: Run = async () => {
   const view = new PacketView();
   let n = 0;
   await readCapture(file, (p) => {
-    decodePacket(view, p.data, p.linkType);
+    decodePacket(view, p.buf!, p.linkType, p.dataOff, p.dataOff! + p.caplen);
     n++;
   });
   return n;
@@ -60,7 +60,7 @@ async function flows(): Promise<Run> {
     let n = 0;
     await readCapture(file, (p) => {
       const ts = p.tsSec + p.tsNsec / 1e9;
-      decodePacket(view, p.data, p.linkType);
+      decodePacket(view, p.buf!, p.linkType, p.dataOff, p.dataOff! + p.caplen);
       ctx.frame = ++n;
       ctx.ts = ts;
       ctx.pkt = p;

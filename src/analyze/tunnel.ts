@@ -285,7 +285,7 @@ export function innerPacket(view: PacketView): InnerPacket | null {
   const off = view.payloadOff;
   const len = view.payloadLen;
   const end = off + len;
-  if (end > buf.length) return null;
+  if (end > view.end) return null;
   switch (view.proto) {
     case IPPROTO_GRE: {
       if (view.malformed !== null || len === 0) return null;
@@ -570,7 +570,7 @@ export class TunnelAnalyzer implements Analyzer {
 
   private openVpn(ctx: PacketContext, flow: Flow, probe: Probe, off: number, len: number, tcp = false): void {
     const buf = ctx.view.buf;
-    if (len < 9 || off + 9 > buf.length) return;
+    if (len < 9 || off + 9 > ctx.view.end) return;
     const op = buf[off] >> 3;
     const key = buf[off] & 7;
     const hi = be32(buf, off + 1);

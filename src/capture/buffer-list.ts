@@ -59,6 +59,12 @@ export class BufferList {
     }
   }
 
+  /** Some bytes of this memory are still buffered (so the caller must not overwrite it yet). */
+  holds(memory: ArrayBufferLike): boolean {
+    for (let i = 0; i < this.chunks.length; i++) if (this.chunks[i].buffer === memory) return true;
+    return false;
+  }
+
   /** Bytes allocated for copies across chunk boundaries (bounded by the largest record peeked). */
   get scratchSize(): number {
     return this.scratch.length;

@@ -17,11 +17,11 @@ interface Got {
 function parse(bytes: Uint8Array, path = 'test.pcap'): { pkts: Got[]; info: SourceInfo } {
   const pkts: Got[] = [];
   const p = new CaptureParser(path, (r: RawPacket) =>
-    pkts.push({ ...r, data: Array.from(r.data), offset: undefined } as unknown as Got),
+    pkts.push({ ...r, data: Array.from(r.data), offset: undefined, buf: undefined, dataOff: undefined } as unknown as Got),
   );
   p.push(bytes);
   p.end();
-  for (const g of pkts) delete (g as { offset?: number }).offset;
+  for (const g of pkts) for (const k of ['offset', 'buf', 'dataOff']) delete (g as unknown as Record<string, unknown>)[k];
   return { pkts, info: p.info };
 }
 
@@ -104,6 +104,17 @@ describe('classic pcap', () => {
     ]);
     expect(info).toMatchObject({ format: 'pcap', packets: 2, linkTypes: ['LINUX_SLL'], snaplen: 65535, snaplenTruncatedPackets: 1, truncated: false, errors: [] });
     expect(info.bytes).toBe(24 + 16 + 5 + 16 + 3);
+  });
+
+  it('hands out each packet also as a place in its own buffer (buf, dataOff)', () => {
+    const places: number[][] = [];
+    const p = new CaptureParser('t.pcap', (r: RawPacket) => places.push(Array.from(r.buf!.subarray(r.dataOff!, r.dataOff! + r.caplen))));
+    const file = buildPcap(pkts, 1, 65535);
+    // Cut so the second record straddles two chunks (it is copied into the parser's scratch buffer).
+    p.push(file.subarray(0, 24 + 16 + 5 + 8));
+    p.push(file.subarray(24 + 16 + 5 + 8));
+    p.end();
+    expect(places).toEqual([[1, 2, 3, 4, 5], [9, 8, 7]]);
   });
 
   it('reads nanosecond files', () => {

@@ -19,21 +19,25 @@ function file(name: string, bytes: Uint8Array): string {
 
 async function count(path: string, opts = {}) {
   let n = 0;
+  let wrongBytes = 0;
   const firstBytes: number[] = [];
   const info = await readCapture(path, (p) => {
     firstBytes.push(p.data[0]);
+    // Packet i is 200 bytes of i & 0xff: a read buffer reused too early shows up here.
+    for (const b of p.data) if (b !== (n & 0xff)) wrongBytes++;
     n++;
   }, opts);
-  return { n, info, firstBytes };
+  return { n, info, firstBytes, wrongBytes };
 }
 
 describe('readCapture', () => {
   it('streams a file in small chunks and reports progress against the file size', async () => {
     const path = file('a.pcap', pcap);
     const progress: Array<[number, number | null]> = [];
-    const { n, info, firstBytes } = await count(path, { chunkSize: 4096, onProgress: (r: number, t: number | null) => progress.push([r, t]) });
+    const { n, info, firstBytes, wrongBytes } = await count(path, { chunkSize: 4096, onProgress: (r: number, t: number | null) => progress.push([r, t]) });
     expect(n).toBe(2000);
     expect(firstBytes.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(wrongBytes).toBe(0);
     expect(info).toMatchObject({ path, format: 'pcap', gzip: false, packets: 2000, bytes: pcap.length, truncated: false });
     expect(progress.length).toBeGreaterThan(10);
     expect(progress.at(-1)).toEqual([pcap.length, pcap.length]);
@@ -41,8 +45,9 @@ describe('readCapture', () => {
 
   it('detects gzip by its magic, whatever the name', async () => {
     const path = file('gz-without-extension.pcap', gzipSync(pcap));
-    const { n, info } = await count(path, { chunkSize: 1000 });
+    const { n, info, wrongBytes } = await count(path, { chunkSize: 1000 });
     expect(n).toBe(2000);
+    expect(wrongBytes).toBe(0);
     expect(info).toMatchObject({ gzip: true, bytes: pcap.length, errors: [] });
   });
 

@@ -3,7 +3,7 @@
  * gunzipping on the fly when the input starts with the gzip magic.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CaptureParser } from './parser.js';
@@ -21,6 +21,8 @@ export interface ReadOptions {
 }
 
 const DEFAULT_CHUNK = 1 << 20;
+/** File reads kept in flight. */
+const READ_AHEAD = 3;
 
 const OPEN_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
@@ -40,22 +42,95 @@ function openError(input: string, err: unknown): CaptureOpenError {
 /** Reads one capture to the end, delivering every packet synchronously to onPacket. */
 export async function readCapture(input: string, onPacket: PacketSink, opts: ReadOptions = {}): Promise<SourceInfo> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
-  let raw: Readable;
-  let total: number | null = null;
-  if (input === '-') {
-    raw = process.stdin;
-  } else {
+  const parser = new CaptureParser(input === '-' ? 'stdin' : input, onPacket, opts.onName);
+  if (input === '-') return readStream(process.stdin, input, null, parser, opts, chunkSize);
+  let total: number | null;
+  try {
+    const st = await stat(input);
+    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    total = st.isFile() ? st.size : null;
+  } catch (err) {
+    throw openError(input, err);
+  }
+  if (total !== null) {
+    let fh: FileHandle;
     try {
-      const st = await stat(input);
-      if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-      total = st.isFile() ? st.size : null;
+      fh = await open(input, 'r');
     } catch (err) {
       throw openError(input, err);
     }
-    raw = createReadStream(input, { highWaterMark: chunkSize });
+    try {
+      if (await readFile(fh, total, parser, opts, chunkSize)) return finish(parser, opts);
+    } finally {
+      await fh.close();
+    }
   }
+  // gzip, pipes and devices
+  return readStream(createReadStream(input, { highWaterMark: chunkSize }), input, total, parser, opts, chunkSize);
+}
 
-  const parser = new CaptureParser(input === '-' ? 'stdin' : input, onPacket, opts.onName);
+/**
+ * A regular file, uncompressed: READ_AHEAD reads in flight into reused
+ * buffers while the current chunk is parsed (on a virtual disk one read at a
+ * time leaves the parser waiting, and a fresh buffer per read costs more than
+ * the read). A buffer is reused once the parser holds none of its bytes.
+ * Returns false, having delivered nothing, when the file starts with the gzip magic.
+ */
+async function readFile(fh: FileHandle, total: number, parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<boolean> {
+  const spares: Buffer[] = [];
+  const inFlight: Array<{ buffer: Buffer; at: number; read: Promise<{ bytesRead: number }> }> = [];
+  let issued = 0;
+  const issue = (): void => {
+    const buffer = spares.pop() ?? Buffer.allocUnsafeSlow(chunkSize);
+    inFlight.push({ buffer, at: issued, read: fh.read(buffer, 0, chunkSize, issued) });
+    issued += chunkSize;
+  };
+  const settle = async (): Promise<void> => {
+    // Reads still in flight must finish before the file is closed; their data is not used.
+    await Promise.allSettled(inFlight.splice(0).map((r) => r.read));
+  };
+  for (let i = 0; i < READ_AHEAD; i++) issue();
+  let first = true;
+  try {
+    for (;;) {
+      const { buffer, at, read } = inFlight.shift()!;
+      let got: number;
+      try {
+        got = (await read).bytesRead;
+      } catch (err) {
+        await settle();
+        if (first) throw openError(parser.path, err);
+        parser.abort(`read error: ${(err as Error).message}`);
+        return true;
+      }
+      if (first && got >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return false;
+      first = false;
+      if (got === 0) return true;
+      if (got < chunkSize) {
+        // A short read: the reads issued after it start at the wrong place.
+        await settle();
+        issued = at + got;
+      }
+      issue();
+      opts.onProgress?.(Math.min(at + got, total), total);
+      parser.push(buffer.subarray(0, got));
+      if (!parser.retains(buffer) && spares.length < READ_AHEAD) spares.push(buffer);
+      if (parser.stopped || opts.signal?.aborted) return true;
+    }
+  } finally {
+    await settle();
+  }
+}
+
+/** Chunks from a stream (stdin, a pipe, a gzip file), gunzipped when they start with the gzip magic. */
+async function readStream(
+  raw: Readable,
+  input: string,
+  total: number | null,
+  parser: CaptureParser,
+  opts: ReadOptions,
+  chunkSize: number,
+): Promise<SourceInfo> {
   const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let compressedRead = 0;
 
@@ -92,11 +167,7 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       parser.push(chunk);
-      if (parser.stopped) break;
-      if (opts.signal?.aborted) {
-        parser.info.warnings.push(`reading stopped on request after ${parser.info.packets} packets`);
-        break;
-      }
+      if (parser.stopped || opts.signal?.aborted) break;
     }
   } catch (err) {
     if (err instanceof CaptureOpenError) throw err;
@@ -106,8 +177,15 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
     source.destroy();
     if (input !== '-') raw.destroy();
   }
-  // Stopped on request: what was read is complete, the record we stopped in is not a truncation.
-  if (opts.signal?.aborted) parser.stop();
+  return finish(parser, opts);
+}
+
+function finish(parser: CaptureParser, opts: ReadOptions): SourceInfo {
+  if (opts.signal?.aborted && !parser.stopped) {
+    parser.info.warnings.push(`reading stopped on request after ${parser.info.packets} packets`);
+    // What was read is complete: the record we stopped in is not a truncation.
+    parser.stop();
+  }
   parser.end();
   return parser.info;
 }

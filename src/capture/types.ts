@@ -7,6 +7,13 @@
  */
 export interface RawPacket {
   data: Uint8Array;
+  /**
+   * When set, the packet is also `buf[dataOff, dataOff + caplen)`: the reader's
+   * own buffer, also valid only until the next packet. Per-packet code reads
+   * this rather than `data`, which the file reader creates on first access.
+   */
+  buf?: Uint8Array;
+  dataOff?: number;
   /** Bytes captured (== data.length). */
   caplen: number;
   /** Length of the packet on the wire. */

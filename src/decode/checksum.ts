@@ -38,7 +38,7 @@ export function verifyTransportChecksum(view: PacketView): boolean | null {
     if (buf[l4 + 6] === 0 && buf[l4 + 7] === 0) return null;
     len = view.udpLen;
   }
-  if (len < 8 || l4 + len > buf.length) return null;
+  if (len < 8 || l4 + len > view.end) return null;
   let sum = sumWords(buf, view.srcOff, view.addrLen, 0);
   sum = sumWords(buf, view.dstOff, view.addrLen, sum);
   sum += proto + len;

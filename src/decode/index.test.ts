@@ -64,6 +64,24 @@ describe('decodePacket', () => {
     expect(scalars(view)).toEqual(scalars(fresh));
   });
 
+  it('decodes a packet in place inside a bigger buffer: offsets shift, bytes past its end are ignored', () => {
+    const pkt = tcpPacket('10.0.0.1', '10.0.0.2', { sport: 51515, dport: 443, flags: 'PA', seq: 7 }, new Uint8Array(40).fill(0xaa));
+    const alone = new PacketView();
+    decodePacket(alone, pkt, 1);
+    // The same packet at offset 100 of a chunk, followed by junk that a bounds bug would read as payload.
+    const chunk = new Uint8Array(100 + pkt.length + 500).fill(0x55);
+    chunk.set(pkt, 100);
+    const inChunk = new PacketView();
+    decodePacket(inChunk, chunk, 1, 100, 100 + pkt.length);
+    expect(inChunk.end).toBe(100 + pkt.length);
+    for (const k of ['ipOff', 'srcOff', 'dstOff', 'l4Off', 'payloadOff'] as const) expect(inChunk[k]).toBe(alone[k] + 100);
+    for (const k of ['proto', 'srcPort', 'dstPort', 'tcpSeq', 'payloadLen', 'payloadWireLen', 'ipChecksumOk', 'malformed', 'truncated'] as const)
+      expect(inChunk[k]).toBe(alone[k]);
+    // Cut by the capture: the claimed IP length runs past the packet's end, not into the junk after it.
+    decodePacket(inChunk, chunk, 1, 100, 100 + pkt.length - 30);
+    expect([inChunk.truncated, inChunk.payloadLen]).toEqual([true, 10]);
+  });
+
   it('does not allocate per packet', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -48,44 +48,49 @@ export const LINKTYPE_LINUX_SLL2 = 276;
 
 export type InnerKind = 'ethernet' | 'ipv4' | 'ipv6' | 'ip' | 'ppp';
 
-/** Reset `view` and decode one captured packet of the given LINKTYPE_* as far as possible. */
-export function decodePacket(view: PacketView, data: Uint8Array, linkType: number): void {
-  view.reset(data, linkType);
-  const end = data.length;
+/**
+ * Reset `view` and decode one captured packet of the given LINKTYPE_* as far
+ * as possible. The packet is data[start, end): by default all of data; a
+ * reader hands its own buffer and the packet's place in it (no subarray per
+ * packet), and every offset in the view is then an offset into that buffer.
+ */
+export function decodePacket(view: PacketView, data: Uint8Array, linkType: number, start = 0, end = data.length): void {
+  if (end > data.length) end = data.length;
+  view.reset(data, linkType, end);
   let off: number;
   switch (linkType) {
     case LINKTYPE_ETHERNET:
-      off = decodeEthernet(view, data, 0, end);
+      off = decodeEthernet(view, data, start, end);
       break;
     case LINKTYPE_LINUX_SLL:
-      off = decodeSll(view, data, 0, end);
+      off = decodeSll(view, data, start, end);
       break;
     case LINKTYPE_LINUX_SLL2:
-      off = decodeSll2(view, data, 0, end);
+      off = decodeSll2(view, data, start, end);
       break;
     case LINKTYPE_RAW:
     case LINKTYPE_RAW_OPENBSD:
     case LINKTYPE_RAW_BSDOS:
-      off = decodeRawIp(view, data, 0, end);
+      off = decodeRawIp(view, data, start, end);
       break;
     case LINKTYPE_IPV4:
       view.etherType = ETHERTYPE_IPV4;
-      off = 0;
+      off = start;
       break;
     case LINKTYPE_IPV6:
       view.etherType = ETHERTYPE_IPV6;
-      off = 0;
+      off = start;
       break;
     case LINKTYPE_NULL:
-      off = decodeNull(view, data, 0, end, false);
+      off = decodeNull(view, data, start, end, false);
       break;
     case LINKTYPE_LOOP:
-      off = decodeNull(view, data, 0, end, true);
+      off = decodeNull(view, data, start, end, true);
       break;
     case LINKTYPE_PPP:
     case LINKTYPE_PPP_HDLC:
     case LINKTYPE_PPP_PPPD:
-      off = decodePpp(view, data, 0, end);
+      off = decodePpp(view, data, start, end);
       break;
     default:
       view.malformed = 'link-unsupported';
@@ -105,25 +110,25 @@ export function decodeAt(view: PacketView, data: Uint8Array, off: number, end: n
   let next: number;
   switch (kind) {
     case 'ethernet':
-      view.reset(data, LINKTYPE_ETHERNET);
+      view.reset(data, LINKTYPE_ETHERNET, end);
       next = decodeEthernet(view, data, off, end);
       break;
     case 'ppp':
-      view.reset(data, LINKTYPE_PPP);
+      view.reset(data, LINKTYPE_PPP, end);
       next = decodePpp(view, data, off, end);
       break;
     case 'ipv4':
-      view.reset(data, LINKTYPE_IPV4);
+      view.reset(data, LINKTYPE_IPV4, end);
       view.etherType = ETHERTYPE_IPV4;
       next = off;
       break;
     case 'ipv6':
-      view.reset(data, LINKTYPE_IPV6);
+      view.reset(data, LINKTYPE_IPV6, end);
       view.etherType = ETHERTYPE_IPV6;
       next = off;
       break;
     case 'ip':
-      view.reset(data, LINKTYPE_RAW);
+      view.reset(data, LINKTYPE_RAW, end);
       next = decodeRawIp(view, data, off, end);
       break;
   }

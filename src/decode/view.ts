@@ -1,7 +1,7 @@
 /**
  * PacketView: the decoded layers of one packet, gopacket style.
  * One instance is allocated once and overwritten for every packet (reset()).
- * All offsets point into `buf`, which is the reader's view of the packet and
+ * All offsets point into `buf`, which holds the packet (up to `end`) and is
  * valid only until the next packet. Nothing here allocates per packet.
  */
 
@@ -63,8 +63,10 @@ export const MAX_VLANS = 4;
 export const MAX_MPLS = 8;
 
 export class PacketView {
-  /** The packet bytes (borrowed). */
+  /** The buffer holding the packet (borrowed): the packet itself, or the reader's chunk it lies in. */
   buf: Uint8Array = new Uint8Array(0);
+  /** End of the packet's captured bytes in buf: nothing at or after it belongs to the packet. */
+  end = 0;
   linkType = 0;
 
   // ---- link layer ----
@@ -158,8 +160,9 @@ export class PacketView {
   /** Headers claimed more bytes than were captured (snaplen), not an error. */
   truncated = false;
 
-  reset(buf: Uint8Array, linkType: number): void {
+  reset(buf: Uint8Array, linkType: number, end = buf.length): void {
     this.buf = buf;
+    this.end = end;
     this.linkType = linkType;
     this.etherType = 0;
     this.vlanCount = 0;

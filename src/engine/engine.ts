@@ -199,7 +199,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     if (firstTs === null || ts < firstTs) firstTs = ts;
     if (lastTs === null || ts > lastTs) lastTs = ts;
     const view = views[0];
-    decodePacket(view, pkt.data, pkt.linkType);
+    if (pkt.buf !== undefined) decodePacket(view, pkt.buf, pkt.linkType, pkt.dataOff, pkt.dataOff! + pkt.caplen);
+    else decodePacket(view, pkt.data, pkt.linkType);
     if (view.malformed) {
       malformedPackets++;
       malformedByReason[view.malformed] = (malformedByReason[view.malformed] ?? 0) + 1;

@@ -87,7 +87,7 @@ for (const p of WELL_KNOWN_SERVER_PORTS) serverPort[p] = 1;
 /** The transport header's ports were captured (Wireshark shows ports from a header cut after them too). */
 function hasPorts(view: PacketView): boolean {
   const ipEnd = view.ipOff + view.ipTotalLen;
-  const end = view.buf.length < ipEnd ? view.buf.length : ipEnd;
+  const end = view.end < ipEnd ? view.end : ipEnd;
   return view.l4Off !== 0 && view.l4Off + 4 <= end;
 }
 

@@ -121,7 +121,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     const parser = st.parsers[dir];
     if (added > 0 && !parser.done) {
       this.begin(ctx, false);
-      parser.feed(stream.bytes(), stream.length, this);
+      parser.feed(stream.bytes(), stream.length, this, stream.offset);
+      stream.consume(parser.position - stream.offset); // parsed bytes are not needed again
       this.ctx = null;
       if (parser.failed) ctx.weird('tls-bad-record');
     }

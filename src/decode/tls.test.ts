@@ -203,6 +203,24 @@ describe('TlsStreamParser', () => {
     expect(seen.certs).toEqual(['first.example']);
   });
 
+  it('resumes from what is left when the caller drops the bytes before position', () => {
+    const der = certificate('drop.example', 'CA', []);
+    const stream = Uint8Array.from([...tlsServerHello(), ...certificateRecord(der), ...tlsAlert(2, 42)]);
+    const { seen, h } = recorder();
+    const p = new TlsStreamParser();
+    // Deliver in 50-byte steps, each time keeping only the bytes from position on.
+    for (let len = 50; ; len = Math.min(len + 50, stream.length)) {
+      const base = p.position;
+      p.feed(stream.subarray(base, len), len - base, h, base);
+      expect(p.position).toBeLessThanOrEqual(len);
+      if (len === stream.length) break;
+    }
+    expect(seen.versions).toEqual([0x0303]);
+    expect(seen.certs).toEqual(['drop.example']);
+    expect(seen.alerts).toEqual([[2, 42]]);
+    expect(p.position).toBe(stream.length);
+  });
+
   it('fails on bytes that are not TLS', () => {
     const junk = Buffer.from('GET / HTTP/1.1\r\n\r\n');
     const p = new TlsStreamParser();

@@ -518,11 +518,13 @@ export function handleHandshakeMessage(
 }
 
 /**
- * Walks one direction of a TLS stream prefix. Call feed() with the whole
- * contiguous prefix each time it grows; it resumes where it stopped.
- * Handshake record bodies are copied into a bounded buffer so messages can
- * span records and segments; a Certificate is read as soon as its first
- * certificate has arrived.
+ * Walks one direction of a TLS stream prefix. Call feed() each time the
+ * contiguous prefix grows; it resumes where it stopped. Bytes before
+ * `position` are never needed again, so the caller may drop them and pass
+ * the rest with its stream offset as `base`.
+ * Handshake record bodies are copied into a bounded buffer (freed whenever it
+ * empties) so messages can span records and segments; a Certificate is read
+ * as soon as its first certificate has arrived.
  */
 export class TlsStreamParser {
   /** Stream offset of the next unread byte. */
@@ -542,22 +544,29 @@ export class TlsStreamParser {
     return this.encrypted || this.failed;
   }
 
-  /** Parse new bytes of `stream[0, len)` (the contiguous prefix of this direction). */
-  feed(stream: Uint8Array, len: number, h: TlsHandshakeHandler): void {
+  /** Stream offset of the first byte still needed. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Parse new bytes: `stream[0, len)` holds stream offsets [base, base + len) of this direction's contiguous prefix. */
+  feed(stream: Uint8Array, len: number, h: TlsHandshakeHandler, base = 0): void {
+    const end = base + len;
     while (!this.done) {
       if (this.recordLeft > 0) {
-        const n = Math.min(this.recordLeft, len - this.pos);
+        const n = Math.min(this.recordLeft, end - this.pos);
         if (n <= 0) return;
-        this.appendHandshake(stream, this.pos, n, h);
+        this.appendHandshake(stream, this.pos - base, n, h);
         this.pos += n;
         this.recordLeft -= n;
         continue;
       }
       const p = this.pos;
-      if (p + 5 > len) return;
-      const type = stream[p];
-      const recordLen = u16(stream, p + 3);
-      if (type < TLS_CHANGE_CIPHER_SPEC || type > TLS_HEARTBEAT || stream[p + 1] !== 3 || recordLen > MAX_TLS_RECORD) {
+      if (p + 5 > end) return;
+      const at = p - base;
+      const type = stream[at];
+      const recordLen = u16(stream, at + 3);
+      if (type < TLS_CHANGE_CIPHER_SPEC || type > TLS_HEARTBEAT || stream[at + 1] !== 3 || recordLen > MAX_TLS_RECORD) {
         this.failed = true;
         return;
       }
@@ -570,9 +579,9 @@ export class TlsStreamParser {
         this.recordLeft = recordLen;
         continue;
       }
-      if (p + 5 + recordLen > len) return; // alert or heartbeat: wait for the whole record
+      if (p + 5 + recordLen > end) return; // alert or heartbeat: wait for the whole record
       if (type === TLS_ALERT) {
-        for (let a = p + 5; a + 2 <= p + 5 + recordLen; a += 2) h.onAlert(stream[a], stream[a + 1]);
+        for (let a = at + 5; a + 2 <= at + 5 + recordLen; a += 2) h.onAlert(stream[a], stream[a + 1]);
       }
       this.pos = p + 5 + recordLen;
     }
@@ -606,6 +615,9 @@ export class TlsStreamParser {
       if (type === HS_CERTIFICATE) this.certificateSeen = true;
       this.hsOff = bodyEnd;
     }
-    if (this.hsOff === this.hsLen) this.hsOff = this.hsLen = 0;
+    if (this.hsOff === this.hsLen) {
+      this.hsOff = this.hsLen = 0;
+      this.hs = null; // most connections send a few messages: keep no buffer between them
+    }
   }
 }

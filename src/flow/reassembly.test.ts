@@ -49,6 +49,30 @@ describe('StreamPrefix', () => {
     expect(str(s.bytes())).toBe('abcde');
   });
 
+  it('gives an emptied buffer back to the budget and allocates again for new data', () => {
+    const r = new PrefixReassembler({ maxBufferedBytes: 4096 });
+    const s = r.open();
+    s.segment(0, true, new Uint8Array(0), 0, 0);
+    s.segment(1, false, text('hello'), 0, 5);
+    expect(r.bufferedBytes).toBeGreaterThan(0);
+    s.consume(3);
+    expect(r.bufferedBytes).toBeGreaterThan(0); // 'lo' is still buffered
+    s.consume(2);
+    expect(r.bufferedBytes).toBe(0);
+    expect(s.length).toBe(0);
+    expect(s.offset).toBe(5);
+    expect(s.segment(6, false, text('world'), 0, 5)).toBe(5);
+    expect(str(s.bytes())).toBe('world');
+    expect(s.offset).toBe(5);
+    // An emptied stream is not on the eviction list: another stream may take the whole budget.
+    s.consume(5);
+    const other = r.open();
+    other.segment(0, true, new Uint8Array(0), 0, 0);
+    expect(other.segment(1, false, bytes(4096), 0, 4096)).toBe(4096);
+    expect(s.evicted).toBe(false);
+    expect(r.evictions).toBe(0);
+  });
+
   it('stops at the cap', () => {
     const s = new PrefixReassembler({ cap: 10 }).open();
     s.segment(0, true, new Uint8Array(0), 0, 0);

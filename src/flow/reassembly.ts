@@ -11,7 +11,8 @@
  * - A hole that never fills is explicit: `hasGap` (data waiting beyond it).
  * - All streams of one PrefixReassembler share a byte budget; when it is
  *   exceeded the least recently used streams are evicted (`evicted`,
- *   counted in `evictions`).
+ *   counted in `evictions`). A stream whose bytes were all consumed holds
+ *   no buffer and counts nothing against the budget.
  */
 
 export const DEFAULT_PREFIX_CAP = 16 * 1024;
@@ -50,6 +51,12 @@ export class PrefixReassembler {
   /** Free a stream's buffer; it accepts nothing more. */
   release(s: StreamPrefix): void {
     this.bufferedBytes -= s.dropBuffer();
+    this.lru.delete(s);
+  }
+
+  /** `s` holds no bytes: free its buffer and keep it off the eviction list until it buffers again. */
+  giveBack(s: StreamPrefix): void {
+    this.bufferedBytes -= s.freeBuffer();
     this.lru.delete(s);
   }
 
@@ -128,10 +135,15 @@ export class StreamPrefix {
     return this.buf ? this.buf.subarray(0, this.length) : new Uint8Array(0);
   }
 
-  /** Drop the first n contiguous bytes (already parsed) to keep the buffer small. */
+  /** Drop the first n contiguous bytes (already parsed); a buffer left empty goes back to the budget. */
   consume(n: number): void {
     n = Math.min(n, this.length);
     if (n <= 0 || !this.buf) return;
+    if (this.consumed + n === this.bufferEnd()) {
+      this.consumed += n;
+      this.owner.giveBack(this);
+      return;
+    }
     this.buf.copyWithin(0, n, this.bufferEnd() - this.consumed);
     this.consumed += n;
   }
@@ -176,10 +188,16 @@ export class StreamPrefix {
 
   /** Called by the owner on release: forget the buffer, return its size. */
   dropBuffer(): number {
-    const size = this.buf ? this.buf.length : 0;
-    this.buf = null;
+    const size = this.freeBuffer();
     this.ranges.length = 0;
     this.closed = true;
+    return size;
+  }
+
+  /** Called by the owner when nothing is buffered: forget the buffer (the stream stays open), return its size. */
+  freeBuffer(): number {
+    const size = this.buf ? this.buf.length : 0;
+    this.buf = null;
     return size;
   }
 

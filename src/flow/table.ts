@@ -8,6 +8,7 @@
  * compares and counter updates; no allocation, no strings.
  */
 import { MAX_EVIDENCE_FRAMES, type Flow, type IcmpErrorEvent } from './flow.js';
+import { FlowRecord, readU32 } from './record.js';
 import { addrEquals, endpointHash, combineHash, HASH_MASK } from './hash.js';
 import { TcpTracker, udpConnState } from './tcp-state.js';
 import {
@@ -84,6 +85,12 @@ export const WELL_KNOWN_SERVER_PORTS: readonly number[] = [
 const serverPort = new Uint8Array(65536);
 for (const p of WELL_KNOWN_SERVER_PORTS) serverPort[p] = 1;
 
+/** The flow's client (side 0) or server (side 1) address equals the `len` bytes at buf[off]. */
+function sameAddr(f: FlowRecord, side: 0 | 1, buf: Uint8Array, off: number, len: number): boolean {
+  if (len === 4) return readU32(buf, off) === (side === 0 ? f.client4 : f.server4);
+  return addrEquals(buf, off, (side === 0 ? f.client6 : f.server6)!);
+}
+
 /** The transport header's ports were captured (Wireshark shows ports from a header cut after them too). */
 function hasPorts(view: PacketView): boolean {
   const ipEnd = view.ipOff + view.ipTotalLen;
@@ -99,7 +106,7 @@ class Entry {
   lastActive = 0;
   live = true;
   constructor(
-    readonly flow: Flow,
+    readonly flow: FlowRecord,
     readonly key: number,
     readonly cls: number,
     readonly tcp: TcpTracker | null,
@@ -278,12 +285,12 @@ export class FlowTable {
 
   private matches(e: Entry, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): boolean {
     const f = e.flow;
-    if (f.proto !== proto || f.clientAddr.length !== addrLen) return false;
-    if (f.clientPort === sport && f.serverPort === dport && addrEquals(buf, srcOff, f.clientAddr) && addrEquals(buf, dstOff, f.serverAddr)) {
+    if (f.proto !== proto || (f.ipVersion === 4) !== (addrLen === 4)) return false;
+    if (f.clientPort === sport && f.serverPort === dport && sameAddr(f, 0, buf, srcOff, addrLen) && sameAddr(f, 1, buf, dstOff, addrLen)) {
       this.foundDir = 0;
       return true;
     }
-    if (f.clientPort === dport && f.serverPort === sport && addrEquals(buf, srcOff, f.serverAddr) && addrEquals(buf, dstOff, f.clientAddr)) {
+    if (f.clientPort === dport && f.serverPort === sport && sameAddr(f, 1, buf, srcOff, addrLen) && sameAddr(f, 0, buf, dstOff, addrLen)) {
       this.foundDir = 1;
       return true;
     }
@@ -315,16 +322,8 @@ export class FlowTable {
     const cOff = flip ? view.dstOff : view.srcOff;
     const sOff = flip ? view.srcOff : view.dstOff;
     const tcp = proto === IPPROTO_TCP && hasPorts ? new TcpTracker() : null;
-    const flow = newFlow(
-      `F${++this.createdCount}`,
-      proto,
-      view.ipVersion as 4 | 6,
-      buf.slice(cOff, cOff + len),
-      buf.slice(sOff, sOff + len),
-      flip ? dport : sport,
-      flip ? sport : dport,
-      ts,
-    );
+    const flow = new FlowRecord(`F${++this.createdCount}`, proto, view.ipVersion as 4 | 6, flip ? dport : sport, flip ? sport : dport, ts);
+    flow.setAddresses(buf, cOff, sOff, len);
     flow.firstFrame = frame;
     flow.clientIp = formatIp(buf, cOff, len);
     flow.serverIp = formatIp(buf, sOff, len);
@@ -441,9 +440,11 @@ export class FlowTable {
     const ref = this.fragments.get(this.fragmentKey(view));
     if (ref === undefined || !ref.entry.live || ref.ipId !== view.ipId) return null;
     const f = ref.entry.flow;
-    if (f.proto !== view.proto || f.clientAddr.length !== view.addrLen) return null;
-    if (addrEquals(view.buf, view.srcOff, f.clientAddr) && addrEquals(view.buf, view.dstOff, f.serverAddr)) this.foundDir = 0;
-    else if (addrEquals(view.buf, view.srcOff, f.serverAddr) && addrEquals(view.buf, view.dstOff, f.clientAddr)) this.foundDir = 1;
+    const buf = view.buf;
+    const len = view.addrLen;
+    if (f.proto !== view.proto || (f.ipVersion === 4) !== (len === 4)) return null;
+    if (sameAddr(f, 0, buf, view.srcOff, len) && sameAddr(f, 1, buf, view.dstOff, len)) this.foundDir = 0;
+    else if (sameAddr(f, 1, buf, view.srcOff, len) && sameAddr(f, 0, buf, view.dstOff, len)) this.foundDir = 1;
     else return null;
     if (this.maxTs - ref.entry.lastActive > this.idleS[ref.entry.cls]) return null;
     return ref.entry;
@@ -491,7 +492,7 @@ export class FlowTable {
   }
 }
 
-/** A fresh Flow record with every counter zero and every annotation unset. */
+/** A fresh Flow record with every counter zero and every annotation unset (addresses copied). */
 export function newFlow(
   uid: string,
   proto: number,
@@ -502,49 +503,11 @@ export function newFlow(
   serverPort: number,
   ts: number,
 ): Flow {
-  return {
-    uid,
-    proto,
-    ipVersion,
-    clientIp: '',
-    serverIp: '',
-    clientPort,
-    serverPort,
-    clientAddr,
-    serverAddr,
-    firstTs: ts,
-    lastTs: ts,
-    firstFrame: 0,
-    lastFrame: 0,
-    packets: [0, 0],
-    bytes: [0, 0],
-    payloadBytes: [0, 0],
-    dirFirstTs: [null, null],
-    frames: [],
-    history: '',
-    state: 'OTH',
-    synCount: 0,
-    synAckCount: 0,
-    synToSynAck: null,
-    synAckToAck: null,
-    synTs: null,
-    synAckTs: null,
-    midstream: false,
-    rst: [false, false],
-    fin: [false, false],
-    icmpErrors: [],
-    tls: null,
-    dnsName: null,
-    dnsNameSource: null,
-    cls: null,
-    service: null,
-    edge: null,
-    clientType: null,
-    classifiedBy: [],
-    conflicts: [],
-    families: [],
-    tags: new Set(),
-    notes: [],
-    evicted: false,
-  };
+  const len = clientAddr.length;
+  const both = new Uint8Array(2 * len);
+  both.set(clientAddr);
+  both.set(serverAddr, len);
+  const flow = new FlowRecord(uid, proto, ipVersion, clientPort, serverPort, ts);
+  flow.setAddresses(both, 0, len, len);
+  return flow;
 }

@@ -25,6 +25,33 @@ function bounds(cidr: string): [string, string] {
   return [first, offset(first, size - 1n)];
 }
 
+describe('parseIp', () => {
+  it('accepts exactly the dotted quads ipaddr.js isValidFourPartDecimal accepts, with the same bytes', () => {
+    const texts = [
+      '0.0.0.0', '10.1.2.3', '255.255.255.255', '256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.02.3.4', '1.2.3.00',
+      '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4 ', ' 1.2.3.4', '0x1.2.3.4', '1.2.3.-4', '', '1.2.3.4/8', '9999999999.1.1.1', '1.2.3.4a',
+    ];
+    let x = 0x2545f491;
+    for (let i = 0; i < 2000; i++) {
+      // Random short strings over digits and dots, so edge cases are covered beyond the list.
+      let t = '';
+      const n = 1 + (i % 15);
+      for (let j = 0; j < n; j++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        t += '0123456789....'[(x >>> 0) % 14];
+      }
+      texts.push(t);
+    }
+    for (const t of texts) {
+      const expected = ipaddr.IPv4.isValidFourPartDecimal(t) ? ipaddr.IPv4.parse(t).toByteArray() : null;
+      const got = parseIp(t);
+      expect(got === null ? null : Array.from(got), t).toEqual(expected);
+    }
+  });
+});
+
 describe('parseCidr', () => {
   it('parses IPv4 and IPv6 networks into canonical text', () => {
     expect(parseCidr('10.0.0.0/8')).toMatchObject({ version: 4, prefix: 8, text: '10.0.0.0/8' });

@@ -63,7 +63,7 @@ describe('readCapture', () => {
 
   it('gives a one-sentence CaptureOpenError for a missing file, a directory and a text file', async () => {
     await expect(readCapture(join(dir, 'nope.pcap'), () => {})).rejects.toThrow(
-      new CaptureOpenError(`cannot read capture ${join(dir, 'nope.pcap')}: no such file`, join(dir, 'nope.pcap')),
+      new CaptureOpenError(`cannot read capture ${join(dir, 'nope.pcap')}: no such file: check the path`, join(dir, 'nope.pcap')),
     );
     await expect(readCapture(dir, () => {})).rejects.toThrow(/it is a directory/);
     await expect(readCapture(file('x.txt', Buffer.from('<html>hello')), () => {})).rejects.toThrow(

@@ -24,13 +24,14 @@ const DEFAULT_CHUNK = 1 << 20;
 /** File reads kept in flight. */
 const READ_AHEAD = 3;
 
+/** Why a capture cannot be opened, and what to do about it. */
 const OPEN_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  EISDIR: 'it is a directory',
-  ELOOP: 'too many symbolic links',
-  ENAMETOOLONG: 'the name is too long',
+  ENOENT: 'no such file: check the path',
+  EACCES: 'permission denied: make the file readable (or run as its owner)',
+  EPERM: 'permission denied: make the file readable (or run as its owner)',
+  EISDIR: 'it is a directory: name the capture file inside it',
+  ELOOP: 'too many symbolic links: name the file itself',
+  ENAMETOOLONG: 'the name is too long: rename or move the file',
 };
 
 function openError(input: string, err: unknown): CaptureOpenError {

@@ -322,7 +322,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     verdict,
     summary: { flowsByClass: byClass, flowsTotal, flowsOmitted },
     checklist,
-    policy: { name: `${policy.name} ${policy.version}`, edge, internal: internalCidrs },
+    policy: { name: `${policy.name} ${policy.version}`, edge, internal: internalCidrs, limits: policy.limits },
   };
 }
 

@@ -33,8 +33,8 @@ describe('loadPolicy', () => {
 
   it('says in one sentence why a file cannot be read', () => {
     const missing = join(dir, 'nope.json');
-    expect(loadError(missing).message).toBe(`${missing}: cannot read the policy file: no such file`);
-    expect(loadError(dir).message).toBe(`${dir}: cannot read the policy file: it is a directory, not a file`);
+    expect(loadError(missing).message).toBe(`${missing}: cannot read the policy file: no such file: check the path given to --policy`);
+    expect(loadError(dir).message).toBe(`${dir}: cannot read the policy file: it is a directory: name the JSON policy file`);
   });
 
   it('points at the line and column of a JSON syntax error', () => {

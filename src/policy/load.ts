@@ -4,9 +4,9 @@ import type { Policy } from './types.js';
 import { PolicyError, validatePolicy } from './validate.js';
 
 const FILE_PROBLEMS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'it is a directory, not a file',
+  ENOENT: 'no such file: check the path given to --policy',
+  EACCES: 'permission denied: make the file readable',
+  EISDIR: 'it is a directory: name the JSON policy file',
 };
 
 /** Load and validate a JSON policy; every failure is a PolicyError whose message is one sentence. */

@@ -40,6 +40,17 @@ describe('verdict', () => {
     expect(verdictLine({ verdict: 'fail', findings })).toBe('FAIL — Spoke calls will not work on this network: 2 errors, 1 warning');
   });
 
+  it('tells quality-only failures and untested captures apart from blocked calls', () => {
+    const quality = [{ ...finding('error'), id: 'call-jitter' }, { ...finding('error'), id: 'call-loss' }];
+    expect(verdictLine({ verdict: 'fail', findings: quality })).toBe(
+      'FAIL — calls connect, but this network does not meet the call-quality requirements: 2 errors',
+    );
+    expect(verdictLine({ verdict: 'fail', findings: [...quality, { ...finding('error'), id: 'one-way-audio' }] })).toMatch(/will not work/);
+    expect(verdictLine({ verdict: 'warn', findings: [{ ...finding('warning'), id: 'not-tested' }] })).toBe(
+      'WARN — no Spoke or Twilio traffic in this capture, so nothing was tested: 1 warning',
+    );
+  });
+
   it('says so when there is nothing to fix', () => {
     expect(verdictLine({ verdict: 'pass', findings: [finding('info')] })).toBe(
       'PASS — this network meets the Spoke calling requirements: no errors or warnings',

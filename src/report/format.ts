@@ -43,8 +43,23 @@ const VERDICT_SENTENCE: Record<Report['verdict'], string> = {
 
 /** "FAIL — Spoke calls will not work on this network: 2 errors, 1 warning". */
 export function verdictLine(report: Pick<Report, 'verdict' | 'findings'>): string {
-  return `${report.verdict.toUpperCase()} — ${VERDICT_SENTENCE[report.verdict]}: ${countsPhrase(report.findings)}`;
+  return `${report.verdict.toUpperCase()} — ${verdictSentence(report)}: ${countsPhrase(report.findings)}`;
 }
+
+/** Errors that only concern call quality mean calls connect but sound bad; nothing tested is not a pass. */
+function verdictSentence(report: Pick<Report, 'verdict' | 'findings'>): string {
+  const worst = report.verdict === 'fail' ? 'error' : 'warning';
+  const blocking = report.findings.filter((f) => f.severity === worst);
+  if (report.verdict === 'fail' && blocking.every((f) => QUALITY_IDS.has(f.id))) {
+    return 'calls connect, but this network does not meet the call-quality requirements';
+  }
+  if (report.verdict === 'warn' && blocking.length === 1 && blocking[0].id === 'not-tested') {
+    return 'no Spoke or Twilio traffic in this capture, so nothing was tested';
+  }
+  return VERDICT_SENTENCE[report.verdict];
+}
+
+const QUALITY_IDS = new Set(['call-jitter', 'call-loss', 'call-rtt', 'call-bandwidth']);
 
 /** Findings in display order: errors, then warnings, then notes; stable within a severity. */
 export function findingsInOrder(findings: readonly ReportFinding[]): ReportFinding[] {

@@ -79,7 +79,7 @@ export function renderText(report: Report, opts: TextOptions): string {
   out.push(
     paint(
       'dim',
-      `${fmtInt(cap.packets)} packets from ${fmtList(cap.sources.map((s) => name(s.path)), 3)}, ${fmtTime(cap.start)} for ${fmtDuration(cap.durationS)}; policy ${name(report.policy.name)}, edge ${name(report.policy.edge)}`,
+      `${fmtInt(cap.packets)} packets from ${fmtList(cap.sources.map((s) => name(s.path)), 3)}${cap.start ? `, ${fmtTime(cap.start)} for ${fmtDuration(cap.durationS)}` : ''}; policy ${name(report.policy.name)}, edge ${name(report.policy.edge)}`,
     ),
   );
 

@@ -7,7 +7,8 @@
  * prefix) and walked by TlsStreamParser. A flow is dropped as soon as the
  * first client bytes are not a TLS handshake record, or the server speaks
  * first; once both directions are encrypted (or given up) the flow is done
- * and its buffers freed, so later packets cost one map lookup.
+ * and its buffers freed, so later packets cost one field read (the state
+ * lives in flow.tlsState).
  *
  * UDP: datagrams that parse as DTLS records; epoch-0 handshake messages and
  * alerts are read until the handshake is over.
@@ -57,8 +58,6 @@ const DONE = Symbol('done');
 export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   readonly name = 'tls';
   private readonly reassembler: PrefixReassembler;
-  private readonly tcp = new Map<Flow, TcpState | typeof DONE>();
-  private readonly dtls = new Map<Flow, DtlsState | typeof DONE>();
   /** The packet being parsed, for the handler callbacks. */
   private ctx: PacketContext | null = null;
   private parsingDtls = false;
@@ -80,16 +79,15 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   onFlowEnd(flow: Flow): void {
-    const st = this.tcp.get(flow);
-    if (st && st !== DONE) this.releaseTcp(st);
-    this.tcp.delete(flow);
-    this.dtls.delete(flow);
+    const st = flow.tlsState as TcpState | DtlsState | typeof DONE | undefined;
+    if (st !== undefined && st !== DONE && 'streams' in st) this.releaseTcp(st);
+    flow.tlsState = undefined;
   }
 
   private onTcp(ctx: PacketContext, flow: Flow): void {
     const view = ctx.view;
     const syn = (view.tcpFlags & TCP_SYN) !== 0;
-    let st = this.tcp.get(flow);
+    let st = flow.tlsState as TcpState | typeof DONE | undefined;
     if (st === DONE) return;
     if (!st) {
       if (!syn && view.payloadLen === 0) return;
@@ -98,7 +96,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
         parsers: [new TlsStreamParser(), new TlsStreamParser()],
         tls: false,
       };
-      this.tcp.set(flow, st);
+      flow.tlsState = st;
     }
     const dir = ctx.dir;
     const stream = st.streams[dir];
@@ -137,7 +135,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
 
   private finishTcp(flow: Flow, st: TcpState): void {
     this.releaseTcp(st);
-    this.tcp.set(flow, DONE);
+    flow.tlsState = DONE;
   }
 
   private releaseTcp(st: TcpState): void {
@@ -146,26 +144,26 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   private onUdp(ctx: PacketContext, flow: Flow): void {
-    let st = this.dtls.get(flow);
+    let st = flow.tlsState as DtlsState | typeof DONE | undefined;
     if (st === DONE) return;
     const view = ctx.view;
     const end = view.payloadOff + view.payloadLen;
     // A flow becomes DTLS with a plaintext record; DTLS 1.3 unified headers only count after that.
     if (!st && !looksLikeDtlsRecord(view.buf, view.payloadOff, end)) return;
     if (st && ++st.datagrams > MAX_DTLS_DATAGRAMS) {
-      this.dtls.set(flow, DONE);
+      flow.tlsState = DONE;
       return;
     }
     if (!st) {
       st = { assemblers: [new DtlsHandshakeAssembler(), new DtlsHandshakeAssembler()], datagrams: 1, encryptedDirs: 0 };
-      this.dtls.set(flow, st);
+      flow.tlsState = st;
       flow.tags.add('dtls');
     }
     this.begin(ctx, true);
     const bits = scanDtlsDatagram(view.buf, view.payloadOff, end, this, st.assemblers[ctx.dir]);
     this.ctx = null;
     if (bits & DTLS_ENCRYPTED) st.encryptedDirs |= 1 << ctx.dir;
-    if (st.encryptedDirs === 3 && flow.tls?.serverHelloFrame != null) this.dtls.set(flow, DONE);
+    if (st.encryptedDirs === 3 && flow.tls?.serverHelloFrame != null) flow.tlsState = DONE;
   }
 
   private begin(ctx: PacketContext, dtls: boolean): void {

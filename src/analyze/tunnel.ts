@@ -356,19 +356,27 @@ interface Probe {
   wgInitIndex: number;
   wgInitDir: number;
   wgInitFrame: number;
-  /** WireGuard transport run per direction: receiver index, last counter, length of the run. */
-  wgRecv: [number, number];
-  wgCounter: [number, number];
-  wgRun: [number, number];
+  /** WireGuard transport runs, from the first transport-data message on (most flows never have one). */
+  wg: WireGuardRuns | null;
   /** ESP-in-UDP run: SPI, last sequence number, length. */
   espSpi: number;
   espSeq: number;
   espRun: number;
   /** DTLS records seen per direction on UDP 443. */
-  dtls: [number, number];
-  /** TCP: whether the first payload of each direction has been looked at. */
-  tcpFirst: [boolean, boolean];
+  dtls: [number, number] | null;
+  /** TCP: bit per direction whose first payload has been looked at. */
+  tcpFirst: number;
   frames: number[];
+}
+
+/** In flow.tunnelProbe once a flow has been judged and nothing was found: its probe is freed. */
+const PROBED = Symbol('tunnel-probed');
+
+/** Per direction: receiver index, last counter, length of the run. */
+interface WireGuardRuns {
+  recv: [number, number];
+  counter: [number, number];
+  run: [number, number];
 }
 
 function newProbe(): Probe {
@@ -384,14 +392,12 @@ function newProbe(): Probe {
     wgInitIndex: -1,
     wgInitDir: -1,
     wgInitFrame: 0,
-    wgRecv: [-1, -1],
-    wgCounter: [-1, -1],
-    wgRun: [0, 0],
+    wg: null,
     espSpi: 0,
     espSeq: 0,
     espRun: 0,
-    dtls: [0, 0],
-    tcpFirst: [false, false],
+    dtls: null,
+    tcpFirst: 0,
     frames: [],
   };
 }
@@ -399,7 +405,8 @@ function newProbe(): Probe {
 export class TunnelAnalyzer implements Analyzer {
   readonly name = 'tunnel';
   private readonly internal: IpMatcher | null;
-  private readonly probes = new Map<Flow, Probe>();
+  /** Live flows holding a probe (or PROBED) in flow.tunnelProbe. */
+  private probes = 0;
   /** Inner flow → uid of the tunnel flow it came out of. */
   private readonly innerOf = new Map<Flow, string>();
   private readonly byTunnelUid = new Map<string, TunnelDetection>();
@@ -426,14 +433,16 @@ export class TunnelAnalyzer implements Analyzer {
       this.innerOf.set(flow, this.outerFlow.uid);
     }
     if (!flow) return;
-    let probe = this.probes.get(flow);
-    if (!probe) {
-      if (this.probes.size >= MAX_PROBES) {
+    let probe = flow.tunnelProbe as Probe | typeof PROBED | undefined;
+    if (probe === PROBED) return;
+    if (probe === undefined) {
+      if (this.probes >= MAX_PROBES) {
         this.probesSkipped++;
         return;
       }
       probe = newProbe();
-      this.probes.set(flow, probe);
+      flow.tunnelProbe = probe;
+      this.probes++;
     }
     if (probe.done) return;
     this.inspect(ctx, flow, probe);
@@ -441,6 +450,8 @@ export class TunnelAnalyzer implements Analyzer {
     if (detection) flow.tags.add(`vpn:${detection.type}`);
     // IKE alone keeps being probed: ESP-in-UDP on the same NAT-T flow upgrades it to ipsec.
     if ((detection && detection.type !== 'ike') || probe.seen >= PROBE_PACKETS) probe.done = true;
+    // Judged with nothing found: nothing to keep (a detection is needed at the flow's end).
+    if (probe.done && !detection) flow.tunnelProbe = PROBED;
   }
 
   private inspect(ctx: PacketContext, flow: Flow, probe: Probe): void {
@@ -533,9 +544,10 @@ export class TunnelAnalyzer implements Analyzer {
     this.wireGuard(ctx, flow, probe, off, len);
     if (probe.detection) return;
     if ((sport === 443 || dport === 443) && isDtlsRecord(buf, off, len)) {
-      probe.dtls[dir]++;
+      const dtls = (probe.dtls ??= [0, 0]);
+      dtls[dir]++;
       if (probe.frames.length < MAX_EVIDENCE_FRAMES) probe.frames.push(ctx.frame);
-      if (probe.dtls[0] > 0 && probe.dtls[1] > 0 && probe.dtls[0] + probe.dtls[1] >= 3)
+      if (dtls[0] > 0 && dtls[1] > 0 && dtls[0] + dtls[1] >= 3)
         this.detect(probe, flow, ctx, 'ssl-vpn', 'DTLS on UDP 443 in both directions (the data channel of AnyConnect/GlobalProtect-style SSL VPNs)');
     }
   }
@@ -543,12 +555,12 @@ export class TunnelAnalyzer implements Analyzer {
   private inspectTcp(ctx: PacketContext, flow: Flow, probe: Probe): void {
     const view = ctx.view;
     const dir = ctx.dir;
-    if (probe.tcpFirst[dir]) {
+    if (probe.tcpFirst & (1 << dir)) {
       // OpenVPN confirmation may come in any later segment of the client.
       if (probe.ovpnOp && view.payloadLen >= 11) this.openVpn(ctx, flow, probe, view.payloadOff + 2, view.payloadLen - 2, true);
       return;
     }
-    probe.tcpFirst[dir] = true;
+    probe.tcpFirst |= 1 << dir;
     const buf = view.buf;
     const off = view.payloadOff;
     const len = view.payloadLen;
@@ -619,18 +631,19 @@ export class TunnelAnalyzer implements Analyzer {
       return this.detect(probe, flow, ctx, name, `${label}: handshake initiation (148 bytes) answered by a response (92 bytes) naming its sender index`);
     }
     if (type !== 4) {
-      probe.wgRun[dir] = 0;
+      if (probe.wg) probe.wg.run[dir] = 0;
       return;
     }
+    const wg = (probe.wg ??= { recv: [-1, -1], counter: [-1, -1], run: [0, 0] });
     const recv = le32(buf, off + 4);
     // The 64-bit little-endian counter: compare the low word; a high word means a huge counter, still rising.
     const counter = le32(buf, off + 8) + le32(buf, off + 12) * 0x100000000;
-    if (recv === probe.wgRecv[dir] && counter > probe.wgCounter[dir]) probe.wgRun[dir]++;
-    else probe.wgRun[dir] = 1;
-    probe.wgRecv[dir] = recv;
-    probe.wgCounter[dir] = counter;
-    if (probe.wgRun[dir] === 1 && probe.frames.length < MAX_EVIDENCE_FRAMES) probe.frames.push(ctx.frame);
-    if (probe.wgRun[dir] >= WG_DATA_RUN)
+    if (recv === wg.recv[dir] && counter > wg.counter[dir]) wg.run[dir]++;
+    else wg.run[dir] = 1;
+    wg.recv[dir] = recv;
+    wg.counter[dir] = counter;
+    if (wg.run[dir] === 1 && probe.frames.length < MAX_EVIDENCE_FRAMES) probe.frames.push(ctx.frame);
+    if (wg.run[dir] >= WG_DATA_RUN)
       this.detect(probe, flow, ctx, name, `${label}: ${WG_DATA_RUN} transport-data messages in a row with one receiver index and rising counters`);
   }
 
@@ -690,8 +703,12 @@ export class TunnelAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const probe = this.probes.get(flow);
-    this.probes.delete(flow);
+    const held = flow.tunnelProbe as Probe | typeof PROBED | undefined;
+    if (held !== undefined) {
+      flow.tunnelProbe = undefined;
+      this.probes--;
+    }
+    const probe = held === PROBED ? undefined : held;
     const bytes = flow.bytes[0] + flow.bytes[1];
     const outer = this.innerOf.get(flow);
     if (outer !== undefined) {

@@ -100,15 +100,19 @@ const ANYDESK_NAME = /(^|\.)anydesk\.com\.?$/i;
 interface Probe {
   seen: number;
   done: boolean;
-  /** UDP: packets per direction on a port-identified flow; TeamViewer marker hits. */
-  udp: [number, number];
+  /** UDP: packets per direction on a port-identified flow (only those flows have it); TeamViewer marker hits. */
+  udp: [number, number] | null;
   teamviewer: number;
   frames: number[];
 }
 
+/** In flow.vdiProbe once a flow has been judged: its probe is freed. */
+const PROBED = Symbol('vdi-probed');
+
 export class VdiAnalyzer implements Analyzer {
   readonly name = 'vdi';
-  private readonly probes = new Map<Flow, Probe>();
+  /** Live flows holding a probe (or PROBED). */
+  private probes = 0;
   private readonly list: VdiDetection[] = [];
   private omitted = 0;
 
@@ -116,13 +120,20 @@ export class VdiAnalyzer implements Analyzer {
     const flow = ctx.flow;
     const view = ctx.view;
     if (!flow || (view.proto !== IPPROTO_TCP && view.proto !== IPPROTO_UDP)) return;
-    let probe = this.probes.get(flow);
-    if (!probe) {
-      if (this.probes.size >= MAX_PROBES) return;
-      probe = { seen: 0, done: false, udp: [0, 0], teamviewer: 0, frames: [] };
-      this.probes.set(flow, probe);
+    let probe = flow.vdiProbe as Probe | typeof PROBED | undefined;
+    if (probe === PROBED) return;
+    if (probe === undefined) {
+      if (this.probes >= MAX_PROBES) return;
+      probe = { seen: 0, done: false, udp: null, teamviewer: 0, frames: [] };
+      flow.vdiProbe = probe;
+      this.probes++;
     }
-    if (probe.done) return;
+    this.inspect(ctx, flow, probe);
+    if (probe.done) flow.vdiProbe = PROBED;
+  }
+
+  private inspect(ctx: PacketContext, flow: Flow, probe: Probe): void {
+    const view = ctx.view;
     if (flow.tls && this.checkTls(ctx, flow, probe)) return;
     if (view.payloadLen === 0) return;
     probe.seen++;
@@ -177,8 +188,9 @@ export class VdiAnalyzer implements Analyzer {
         return this.detect(ctx, flow, probe, 'teamviewer', 'TeamViewer UDP packets with the 0x17 0x24 magic at offset 11', 'payload');
     }
     if (flow.serverPort === 22443 || flow.serverPort === 4172) {
-      probe.udp[ctx.dir]++;
-      if (probe.udp[0] > 0 && probe.udp[1] > 0) {
+      const udp = (probe.udp ??= [0, 0]);
+      udp[ctx.dir]++;
+      if (udp[0] > 0 && udp[1] > 0) {
         return flow.serverPort === 22443
           ? this.detect(ctx, flow, probe, 'blast', 'UDP both ways on 22443, the VMware Blast (BEAT) port (payload encrypted; identified by port)', 'port')
           : this.detect(ctx, flow, probe, 'pcoip', 'UDP both ways on 4172, the PCoIP port (payload encrypted; identified by port)', 'port');
@@ -209,7 +221,9 @@ export class VdiAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    this.probes.delete(flow);
+    if (flow.vdiProbe === undefined) return;
+    flow.vdiProbe = undefined;
+    this.probes--;
   }
 
   detections(): VdiDetection[] {

@@ -110,6 +110,15 @@ export interface Flow {
   notes: string[];
   /** Set when the flow table evicted it before the end of the capture. */
   evicted: boolean;
+
+  /**
+   * Scratch state of the analyzers that look at most flows (TLS/DTLS, tunnel,
+   * VDI), kept on the flow so a packet reaches it without a map lookup.
+   * Owned by that analyzer; never reported.
+   */
+  tlsState?: unknown;
+  tunnelProbe?: unknown;
+  vdiProbe?: unknown;
 }
 
 export function newTlsInfo(dtls: boolean): TlsInfo {

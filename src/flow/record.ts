@@ -38,6 +38,9 @@ export class FlowRecord implements Flow {
   edge: string | null = null;
   clientType: 'desktop' | 'mobile' | null = null;
   evicted = false;
+  tlsState: unknown = undefined;
+  tunnelProbe: unknown = undefined;
+  vdiProbe: unknown = undefined;
 
   /** IPv4 addresses as unsigned 32-bit numbers (the table compares these); 0 for IPv6. */
   client4 = 0;

@@ -67,4 +67,27 @@ describe('NameMap', () => {
     sink.add('::1', 'localhost', 0, 0);
     expect((sink as NameMap).lookup('::1', 0)).toBe('localhost');
   });
+
+  it('lookup picks what scanning lookupAll for the latest answer at or before ts picks, ties included', () => {
+    let x = 0x1234567;
+    const rand = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const m = new NameMap();
+      // Few distinct times so equal firstTs / lastTs ties are common.
+      for (let i = 0; i < 1 + rand(8); i++) m.add('10.0.0.1', `n${rand(6)}.example`, rand(5), 60);
+      const ts = rand(6);
+      let expected: string | null = null;
+      let bestTs = -Infinity;
+      for (const a of m.lookupAll('10.0.0.1', ts)) {
+        const t = a.lastTs <= ts ? a.lastTs : a.firstTs;
+        if (t > bestTs) [expected, bestTs] = [a.name, t];
+      }
+      expect(m.lookup('10.0.0.1', ts)).toBe(expected);
+    }
+  });
 });

@@ -72,12 +72,21 @@ export class NameMap implements NameSink {
 
   /** The most recently answered name for `ip` at time `ts` (a flow's first packet), or null. */
   lookup(ip: string, ts: number): string | null {
+    const answers = this.byIp.get(ip);
+    if (!answers) return null;
+    this.byIp.delete(ip);
+    this.byIp.set(ip, answers);
+    // As if scanning lookupAll's list (first answer first) for the greatest t, without building it: once per flow.
     let best: NameAnswer | null = null;
     let bestTs = -Infinity;
-    for (const a of this.lookupAll(ip, ts)) {
+    for (const a of answers) {
+      if (a.firstTs > ts) continue;
       // Latest answer known to be at or before ts: lastTs if it is, else at least firstTs.
       const t = a.lastTs <= ts ? a.lastTs : a.firstTs;
-      if (t > bestTs) [best, bestTs] = [a, t];
+      if (t > bestTs || (t === bestTs && best !== null && a.firstTs < best.firstTs)) {
+        best = a;
+        bestTs = t;
+      }
     }
     return best ? best.name : null;
   }

@@ -36,8 +36,9 @@ export interface MediaAnalyzerOptions {
 const MAX_CANDIDATES = 8;
 /** Candidates a flow may create without any being accepted before the RTP heuristic gives up on it. */
 const MAX_FAILED_CANDIDATES = 64;
-/** Ports whose payload is never media (DNS, mDNS, LLMNR, NetBIOS, DHCP). */
-const NEVER_MEDIA = new Set([53, 5353, 5355, 137, 138, 67, 68]);
+/** Ports whose payload is never media (DNS, mDNS, LLMNR, NetBIOS, DHCP), as a table indexed by port. */
+const NEVER_MEDIA = new Uint8Array(65536);
+for (const port of [53, 5353, 5355, 137, 138, 67, 68]) NEVER_MEDIA[port] = 1;
 const DTLS_HANDSHAKE = 22;
 /** Entropy (bits/byte) of G.711 payload below which it is cleartext, at or above which it is encrypted. */
 const CLEARTEXT_ENTROPY = 7.0;
@@ -109,7 +110,7 @@ export class MediaAnalyzer implements Analyzer {
     const flow = ctx.flow;
     const view = ctx.view;
     if (flow === null || view.proto !== IPPROTO_UDP || view.payloadLen === 0) return;
-    if (NEVER_MEDIA.has(flow.serverPort) || NEVER_MEDIA.has(flow.clientPort)) return;
+    if (NEVER_MEDIA[flow.serverPort] === 1 || NEVER_MEDIA[flow.clientPort] === 1) return;
     const buf = view.buf;
     const off = view.payloadOff;
     const end = off + view.payloadLen;

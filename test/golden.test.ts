@@ -25,7 +25,8 @@ const publicCases = [
 
 /** Mask what legitimately changes between builds, keep everything else. */
 function normalise(report: any): any {
-  const r = structuredClone(report);
+  // Paths differ between checkouts: make every mention of the checkout relative.
+  const r = JSON.parse(JSON.stringify(report).split(root).join(''));
   r.tool.version = '<version>';
   for (const s of r.capture.sources) s.path = basename(s.path);
   r.capture.warnings = r.capture.warnings.map((w: string) => w.replace(/^[^:]*\//, ''));

@@ -30,7 +30,8 @@ class TmuxPane {
 
   /** Runs argv in a cols×rows terminal; a tiny sh wrapper records the exit code. */
   start(cols: number, rows: number, argv: string[], cwd = root): void {
-    const wrapper = `"$@"; echo $? > '${this.codeFile}'; sleep 60`;
+    // The tmux server inherits this process's environment; CI=true would (rightly) turn the UI into plain text.
+    const wrapper = `env -u CI "$@"; echo $? > '${this.codeFile}'; sleep 60`;
     this.tmux('new-session', '-d', '-s', this.target, '-x', String(cols), '-y', String(rows), '-c', cwd, 'sh', '-c', wrapper, 'sh', ...argv);
   }
 

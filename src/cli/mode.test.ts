@@ -9,6 +9,7 @@ describe('outputMode', () => {
     expect(outputMode({ json: false, noTui: true }, true)).toBe('text');
     expect(outputMode({ json: true, noTui: false }, true)).toBe('json');
     expect(outputMode({ json: true, noTui: true }, false)).toBe('json');
+    expect(outputMode({ json: false, noTui: false }, true, { CI: 'true' })).toBe('text');
   });
 });
 

@@ -4,12 +4,13 @@ import type { AnalyzeCommand } from './args.js';
 
 export type OutputMode = 'json' | 'tui' | 'text';
 
-export function outputMode(cmd: Pick<AnalyzeCommand, 'json' | 'noTui'>, stdoutIsTTY: boolean): OutputMode {
-  if (cmd.json) return 'json';
-  return stdoutIsTTY && !cmd.noTui ? 'tui' : 'text';
-}
-
 type Env = Record<string, string | undefined>;
+
+/** The interactive UI needs a person at a terminal; under CI (where Ink draws nothing until exit) print text. */
+export function outputMode(cmd: Pick<AnalyzeCommand, 'json' | 'noTui'>, stdoutIsTTY: boolean, env: Env = {}): OutputMode {
+  if (cmd.json) return 'json';
+  return stdoutIsTTY && !cmd.noTui && !env.CI ? 'tui' : 'text';
+}
 
 /**
  * --no-color wins; then FORCE_COLOR (as Node reads it: "0"/"false" turn colour

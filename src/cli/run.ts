@@ -102,7 +102,7 @@ async function analyzeCommand(cmd: AnalyzeCommand, engine: Engine, io: CliIO, de
     }
   };
 
-  const mode = outputMode(cmd, io.stdout.isTTY === true);
+  const mode = outputMode(cmd, io.stdout.isTTY === true, io.env);
   if (mode === 'tui') {
     const color = colorEnabled(cmd.noColor, io.env, true);
     const code = await deps.runTui({ analyzeOptions, analyze: engine.analyze, color, onReport: writeHtml });

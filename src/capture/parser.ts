@@ -116,7 +116,8 @@ function pad4(n: number): number {
   return (n + 3) & ~3;
 }
 
-function newInfo(path: string): SourceInfo {
+/** An empty SourceInfo: nothing read yet. */
+export function newInfo(path: string): SourceInfo {
   return {
     path,
     format: 'pcap',

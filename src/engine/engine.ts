@@ -3,6 +3,7 @@
  * findings → Report. The only place where the stages meet.
  */
 import { readCapture } from '../capture/read.js';
+import { newInfo } from '../capture/parser.js';
 import { CaptureOpenError, type RawPacket, type SourceInfo } from '../capture/types.js';
 import { decodeAt, decodePacket } from '../decode/index.js';
 import { PacketView } from '../decode/view.js';
@@ -327,21 +328,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
 }
 
 function unreadableSource(path: string, message: string): SourceInfo {
-  return {
-    path,
-    format: 'pcap',
-    gzip: false,
-    linkTypes: [],
-    packets: 0,
-    bytes: 0,
-    snaplen: null,
-    snaplenTruncatedPackets: 0,
-    truncated: true,
-    errors: [{ offset: 0, message }],
-    warnings: [],
-    drops: [],
-    names: [],
-    comments: [],
-  };
+  return { ...newInfo(path), truncated: true, errors: [{ offset: 0, message }] };
 }
 

@@ -66,6 +66,14 @@ describe('engine', () => {
     expect(r.flows.map((f) => f.firstFrame).sort()).toEqual([1, 4]);
   });
 
+  it('reports an unreadable input among readable ones instead of failing the run', async () => {
+    const a = join(dir, 'a.pcap');
+    const r = await analyze({ inputs: [a, join(dir, 'missing.pcap')] });
+    expect(r.capture.sources).toHaveLength(2);
+    expect(r.capture.sources[1].errors[0].message).toMatch(/no such file/);
+    expect(r.capture.packets).toBeGreaterThan(0);
+  });
+
   it('rejects an unknown edge, a bad --internal and a missing policy in one sentence', async () => {
     const a = join(dir, 'a.pcap');
     await expect(analyze({ inputs: [a], edge: 'mars1' })).rejects.toThrow(UsageError);

@@ -74,15 +74,23 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
  * A regular file, uncompressed: READ_AHEAD reads in flight into reused
  * buffers while the current chunk is parsed (on a virtual disk one read at a
  * time leaves the parser waiting, and a fresh buffer per read costs more than
- * the read). A buffer is reused once the parser holds none of its bytes.
+ * the read). A buffer is reused once it is neither in flight, nor being
+ * parsed, nor holding bytes the parser still needs.
  * Returns false, having delivered nothing, when the file starts with the gzip magic.
  */
 async function readFile(fh: FileHandle, total: number, parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<boolean> {
-  const spares: Buffer[] = [];
+  // Steady state: READ_AHEAD in flight, one being parsed, the previous one holding a record cut at its end.
+  const owned: Buffer[] = [];
   const inFlight: Array<{ buffer: Buffer; at: number; read: Promise<{ bytesRead: number }> }> = [];
+  let parsing: Buffer | null = null;
+  const free = (b: Buffer): boolean => b !== parsing && !inFlight.some((r) => r.buffer === b) && !parser.retains(b);
   let issued = 0;
   const issue = (): void => {
-    const buffer = spares.pop() ?? Buffer.allocUnsafeSlow(chunkSize);
+    let buffer = owned.find(free);
+    if (buffer === undefined) {
+      buffer = Buffer.allocUnsafeSlow(chunkSize);
+      if (owned.length < READ_AHEAD + 2) owned.push(buffer);
+    }
     inFlight.push({ buffer, at: issued, read: fh.read(buffer, 0, chunkSize, issued) });
     issued += chunkSize;
   };
@@ -95,6 +103,7 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
   try {
     for (;;) {
       const { buffer, at, read } = inFlight.shift()!;
+      parsing = buffer;
       let got: number;
       try {
         got = (await read).bytesRead;
@@ -115,7 +124,6 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
       issue();
       opts.onProgress?.(Math.min(at + got, total), total);
       parser.push(buffer.subarray(0, got));
-      if (!parser.retains(buffer) && spares.length < READ_AHEAD) spares.push(buffer);
       if (parser.stopped || opts.signal?.aborted) return true;
     }
   } finally {

@@ -301,7 +301,7 @@ export class FlowTable {
   private isPortReuse(e: Entry, view: PacketView): boolean {
     const tcp = e.tcp;
     if (tcp === null || (view.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN || !tcp.finished()) return false;
-    const isn = tcp.isn[this.foundDir];
+    const isn = tcp.isnOf(this.foundDir);
     if (isn === view.tcpSeq) return false;
     this.portReuses++;
     return true;

@@ -34,26 +34,60 @@ const L_MULTI = 7;
 /** Zeek's RSTOS0 test on the history: originator SYN, then its RST, no SYN-ACK/ACK/FIN/... in between. */
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
+// Slots of TcpTracker.v, two per field (index + direction): one array of doubles
+// per tracker instead of nine small arrays, because every live TCP flow has one.
+const STATE = 0;
+const PREV_STATE = 2;
+/** Highest sequence number + 1 seen per direction (retransmission detection). */
+const LAST_SEQ = 4;
+/** 1 once LAST_SEQ is set. */
+const SEQ_INIT = 6;
+/** Initial sequence number of each side's first SYN, -1 if none (port-reuse detection). */
+const ISN = 8;
+/** Retransmitted-payload packets and zero-window advertisements per direction. */
+const RETRANSMITS = 10;
+const ZERO_WINDOWS = 12;
+// Logarithmic history thresholds (Zeek: 1, 10, 100, ...).
+const RX_THRESHOLD = 14;
+const ZW_THRESHOLD = 16;
+
 export class TcpTracker {
-  /** Endpoint state and previous state per direction. */
-  readonly state: [number, number] = [TCP_INACTIVE, TCP_INACTIVE];
-  readonly prevState: [number, number] = [TCP_INACTIVE, TCP_INACTIVE];
-  /** Highest sequence number + 1 seen per direction (retransmission detection). */
-  private readonly lastSeq: [number, number] = [0, 0];
-  private readonly seqInit: [boolean, boolean] = [false, false];
-  /** Initial sequence number of each side's first SYN, -1 if none (port-reuse detection). */
-  readonly isn: [number, number] = [-1, -1];
+  private readonly v: number[] = [
+    TCP_INACTIVE, TCP_INACTIVE, TCP_INACTIVE, TCP_INACTIVE, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 1, 1, 1, 1,
+  ];
   private historyBits = 0;
+
+  /** Endpoint state and previous state per direction. */
+  get state(): [number, number] {
+    return [this.v[STATE], this.v[STATE + 1]];
+  }
+
+  get prevState(): [number, number] {
+    return [this.v[PREV_STATE], this.v[PREV_STATE + 1]];
+  }
+
+  /** Initial sequence number of each side's first SYN, -1 if none (port-reuse detection). */
+  get isn(): [number, number] {
+    return [this.v[ISN], this.v[ISN + 1]];
+  }
+
+  isnOf(dir: 0 | 1): number {
+    return this.v[ISN + dir];
+  }
+
   /** Retransmitted-payload packets and zero-window advertisements per direction. */
-  readonly retransmits: [number, number] = [0, 0];
-  readonly zeroWindows: [number, number] = [0, 0];
-  // Logarithmic history thresholds (Zeek: 1, 10, 100, ...).
-  private readonly rxThreshold: [number, number] = [1, 1];
-  private readonly zwThreshold: [number, number] = [1, 1];
+  get retransmits(): [number, number] {
+    return [this.v[RETRANSMITS], this.v[RETRANSMITS + 1]];
+  }
+
+  get zeroWindows(): [number, number] {
+    return [this.v[ZERO_WINDOWS], this.v[ZERO_WINDOWS + 1]];
+  }
 
   /** True once the connection has finished (either side reset, or both closed). */
   finished(): boolean {
-    const [o, r] = this.state;
+    const o = this.v[STATE];
+    const r = this.v[STATE + 1];
     return o === TCP_RESET || r === TCP_RESET || (o === TCP_CLOSED && r === TCP_CLOSED);
   }
 
@@ -78,10 +112,10 @@ export class TcpTracker {
     else if (ack) this.letterOnce(flow, L_ACK, dir);
 
     // Zero windows are boring with/after a RST or after the peer's FIN (Zeek update_window).
-    if (window === 0 && !rst && this.state[peer] !== TCP_CLOSED && this.state[dir] !== TCP_RESET) {
-      this.zeroWindows[dir]++;
-      if (this.zeroWindows[dir] === this.zwThreshold[dir]) {
-        this.zwThreshold[dir] *= 10;
+    if (window === 0 && !rst && this.v[STATE + peer] !== TCP_CLOSED && this.v[STATE + dir] !== TCP_RESET) {
+      this.v[ZERO_WINDOWS + dir]++;
+      if (this.v[ZERO_WINDOWS + dir] === this.v[ZW_THRESHOLD + dir]) {
+        this.v[ZW_THRESHOLD + dir] *= 10;
         flow.history += dir === 0 ? 'W' : 'w';
       }
     }
@@ -99,7 +133,7 @@ export class TcpTracker {
     } else if (!syn && ack && dir === 0 && flow.synAckTs !== null && flow.synAckToAck === null) {
       flow.synAckToAck = ts - flow.synAckTs;
     }
-    if (syn && this.isn[dir] === -1) this.isn[dir] = seq;
+    if (syn && this.v[ISN + dir] === -1) this.v[ISN + dir] = seq;
     if (fin) flow.fin[dir] = true;
     if (rst) flow.rst[dir] = true;
 
@@ -113,18 +147,18 @@ export class TcpTracker {
     let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
     if (rst) segLen -= len;
     const end = (seq + segLen) >>> 0;
-    if (!this.seqInit[dir]) {
-      this.seqInit[dir] = true;
-      this.lastSeq[dir] = syn ? end : seq;
+    if (this.v[SEQ_INIT + dir] === 0) {
+      this.v[SEQ_INIT + dir] = 1;
+      this.v[LAST_SEQ + dir] = syn ? end : seq;
     }
-    const delta = (end - this.lastSeq[dir]) | 0;
+    const delta = (end - this.v[LAST_SEQ + dir]) | 0;
     if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return;
-    if (this.state[dir] === TCP_RESET) return;
-    if (delta > 0) this.lastSeq[dir] = end;
+    if (this.v[STATE + dir] === TCP_RESET) return;
+    if (delta > 0) this.v[LAST_SEQ + dir] = end;
     else if (len > 0) {
-      this.retransmits[dir]++;
-      if (this.retransmits[dir] === this.rxThreshold[dir]) {
-        this.rxThreshold[dir] *= 10;
+      this.v[RETRANSMITS + dir]++;
+      if (this.v[RETRANSMITS + dir] === this.v[RX_THRESHOLD + dir]) {
+        this.v[RX_THRESHOLD + dir] *= 10;
         flow.history += dir === 0 ? 'T' : 't';
       }
     }
@@ -139,28 +173,28 @@ export class TcpTracker {
   }
 
   private setState(dir: 0 | 1, s: number): void {
-    this.prevState[dir] = this.state[dir];
-    this.state[dir] = s;
+    this.v[PREV_STATE + dir] = this.v[STATE + dir];
+    this.v[STATE + dir] = s;
   }
 
   /** Zeek TCPSessionAdapter::UpdateStateMachine, without the sequence-number sanity checks. */
   private updateStateMachine(dir: 0 | 1, peer: 0 | 1, syn: boolean, ack: boolean, fin: boolean, rst: boolean, len: number): void {
     const isOrig = dir === 0;
-    switch (this.state[dir]) {
+    switch (this.v[STATE + dir]) {
       case TCP_INACTIVE: {
         if (syn) {
           if (isOrig) this.setState(dir, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
           else {
-            if (this.state[peer] === TCP_SYN_SENT) this.setState(peer, TCP_ESTABLISHED);
+            if (this.v[STATE + peer] === TCP_SYN_SENT) this.setState(peer, TCP_ESTABLISHED);
             this.setState(dir, TCP_ESTABLISHED);
           }
         }
         if (fin) this.setState(dir, TCP_CLOSED);
         if (rst) this.setState(dir, TCP_RESET);
-        if (this.state[dir] === TCP_INACTIVE) {
-          if (!isOrig && len === 0 && this.state[0] === TCP_SYN_SENT) {
+        if (this.v[STATE + dir] === TCP_INACTIVE) {
+          if (!isOrig && len === 0 && this.v[STATE] === TCP_SYN_SENT) {
             // Some stacks ACK a SYN before answering it: not a partial connection.
-          } else if (ack && this.state[peer] === TCP_ESTABLISHED) {
+          } else if (ack && this.v[STATE + peer] === TCP_ESTABLISHED) {
             // Missed the SYN but saw the SYN-ACK and now an ACK: established.
             this.setState(dir, TCP_ESTABLISHED);
           } else this.setState(dir, TCP_PARTIAL);
@@ -174,19 +208,19 @@ export class TcpTracker {
         break;
       case TCP_ESTABLISHED:
       case TCP_PARTIAL:
-        if (syn && this.state[dir] === TCP_PARTIAL && this.state[peer] === TCP_INACTIVE && !ack) {
+        if (syn && this.v[STATE + dir] === TCP_PARTIAL && this.v[STATE + peer] === TCP_INACTIVE && !ack) {
           this.setState(dir, TCP_SYN_SENT);
         }
         if (fin && !rst) {
           this.setState(dir, TCP_CLOSED);
           // The peer sent FIN then RST: that was a normal termination.
-          if (this.state[peer] === TCP_RESET && this.prevState[peer] === TCP_CLOSED) this.setState(peer, TCP_CLOSED);
+          if (this.v[STATE + peer] === TCP_RESET && this.v[PREV_STATE + peer] === TCP_CLOSED) this.setState(peer, TCP_CLOSED);
         }
         if (rst) this.setState(dir, TCP_RESET);
         break;
       case TCP_CLOSED:
         // After a complete FIN exchange a RST does not change the state.
-        if (rst && this.state[peer] !== TCP_CLOSED) this.setState(dir, TCP_RESET);
+        if (rst && this.v[STATE + peer] !== TCP_CLOSED) this.setState(dir, TCP_RESET);
         break;
       case TCP_RESET:
         break;
@@ -195,8 +229,8 @@ export class TcpTracker {
 
   /** conn_state from base/protocols/conn/main.zeek. */
   connState(flow: Flow): string {
-    const os = this.state[0];
-    const rs = this.state[1];
+    const os = this.v[STATE];
+    const rs = this.v[STATE + 1];
     const oInactive = os === TCP_INACTIVE || os === TCP_PARTIAL;
     const rInactive = rs === TCP_INACTIVE || rs === TCP_PARTIAL;
     if (rs === TCP_RESET) {

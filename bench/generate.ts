@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PcapFileWriter } from '../src/synth/pcap-writer.js';
 import { dnsMessage, rtp, tcpPacket, tlsClientHello, tlsServerHello, udpPacket } from '../src/synth/packets.js';
+import { seededRandom } from '../src/synth/random.js';
 
 export const DEFAULT_PACKETS = 3_000_000;
 
@@ -31,17 +32,6 @@ const SNIS = [
 const TICK = 0.02; // one RTP frame per call leg per tick
 const CONCURRENT_CALLS = 300;
 const LOSS = 0.004;
-
-/** xorshift32, so the file is the same on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 // Offsets in Ethernet/IPv4(20)/UDP templates.
 const UDP_CHECKSUM = 14 + 20 + 6;
@@ -62,7 +52,7 @@ interface Call {
 }
 
 export async function generateBenchCapture(path: string, packets = DEFAULT_PACKETS): Promise<{ packets: number }> {
-  const rand = rng(0xb3c4);
+  const rand = seededRandom(0xb3c4);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const client = () =>

@@ -23,6 +23,7 @@ import {
 } from '../src/synth/packets.js';
 import { buildPcap, buildPcapng, type WrittenPacket } from '../src/synth/pcap-writer.js';
 import { dtlsRecord, esp, gre, ikeV2, rtcpReceiverReport, wgData, wgInitiation, wgResponse } from '../src/synth/tunnel-packets.js';
+import { seededRandom } from '../src/synth/random.js';
 
 /** 2024-03-05 14:00:00 UTC. */
 const T0 = 1_709_647_200;
@@ -35,19 +36,6 @@ const CHUNDERW_GLL = { name: 'chunderw-gll.twilio.com', ip: '54.236.10.30' };
 const MEDIA = { ip: '168.86.130.4', port: 12000 };
 const PUBLIC_IP = '203.0.113.7';
 const WEB = { name: 'www.example.com', ip: '93.184.216.34' };
-
-/** A tiny deterministic PRNG (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
 
 /** Collects packets with timestamps; sorted by time on output. */
 class Capture {
@@ -132,7 +120,7 @@ function call(c: Capture, t: number, o: CallOpts): number {
     if (!o.noReturn) c.add(ts, wrap(udpPacket(remote.ip, remote.port, o.client, o.port, payload)));
   };
   const rtt = o.stunRtt ?? 0.04;
-  const rand = rng(o.seed);
+  const rand = seededRandom(o.seed);
   let tx = o.seed * 100;
   const stun = (ts: number): void => {
     const id = txid(tx++);

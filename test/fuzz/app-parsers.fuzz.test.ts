@@ -28,22 +28,13 @@ import { demuxUdp } from '../../src/decode/demux.js';
 import { dnsMessage, rtp, stunMessage, tlsAlert, tlsClientHello, tlsServerHello } from '../../src/synth/packets.js';
 import { FIXTURES } from '../capture-fixtures.js';
 import { loadPackets } from '../helpers/walk.js';
+import { seededRandom } from '../../src/synth/random.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 3000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0xa99);
 const EDGE = [0, 1, 2, 3, 4, 0x0c, 0x3f, 0x7f, 0x80, 0xc0, 0xff];
 /** Longest escaped name: every byte of a 255-byte name as \xNN, plus the ellipsis. */
 const MAX_TEXT = 4 * 255 + 2;
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 function mutate(src: Uint8Array, rand: () => number): Uint8Array {
   const pick = (n: number) => Math.floor(rand() * n);
@@ -101,7 +92,7 @@ beforeAll(async () => {
 });
 
 function fuzz(family: keyof typeof seeds, check: (b: Uint8Array) => void): void {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   const corpus = seeds[family];
   expect(corpus.length).toBeGreaterThan(2);
   for (let i = 0; i < ITERATIONS; i++) {

@@ -12,22 +12,12 @@ import { PacketView } from '../../src/decode/view.js';
 import { FIXTURES } from '../capture-fixtures.js';
 import { viewBoundsViolation } from '../helpers/decode.js';
 import { type LoadedPacket, loadPackets } from '../helpers/walk.js';
+import { seededRandom } from '../../src/synth/random.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 20_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 const KINDS: InnerKind[] = ['ethernet', 'ipv4', 'ipv6', 'ip', 'ppp'];
 const EDGE_16 = [0, 1, 4, 7, 8, 19, 20, 39, 40, 0x7fff, 0xfffe, 0xffff];
-
-/** xorshift32: deterministic, so a failure is reproducible from its seed and iteration. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 let corpus: LoadedPacket[] = [];
 
@@ -38,7 +28,7 @@ beforeAll(async () => {
 
 describe('decoder fuzz', () => {
   it(`survives ${ITERATIONS} mutated packets (seed ${SEED})`, () => {
-    const rand = rng(SEED);
+    const rand = seededRandom(SEED);
     const pick = (n: number) => Math.floor(rand() * n);
     const view = new PacketView();
     const inner = new PacketView();

@@ -10,22 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { CaptureParser, MAX_BLOCK_LEN } from '../../src/capture/parser.js';
 import { CaptureOpenError } from '../../src/capture/types.js';
 import { FIXTURES } from '../capture-fixtures.js';
+import { seededRandom } from '../../src/synth/random.js';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 300);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 /** Fixtures small enough to mutate quickly. */
 const CORPUS = FIXTURES.map(([name, path]) => ({ name, bytes: readFileSync(path) })).filter((f) => f.bytes.length <= 200_000);
-
-/** xorshift32: deterministic across runs and platforms. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_LENGTHS = [0, 1, 11, 12, 13, 0x7fffffff, 0xffffffff, 0x10000, 262_145, MAX_BLOCK_LEN + 4];
 
@@ -52,7 +42,7 @@ function mutate(src: Uint8Array, rand: () => number): Uint8Array {
 describe('reader fuzz', () => {
   it(`survives ${ITERATIONS} mutations (seed ${SEED})`, () => {
     console.log(`reader fuzz: seed ${SEED}, ${ITERATIONS} iterations over ${CORPUS.length} fixtures`);
-    const rand = rng(SEED);
+    const rand = seededRandom(SEED);
     let openErrors = 0;
     let stoppedWithError = 0;
     for (let i = 0; i < ITERATIONS; i++) {

@@ -167,40 +167,59 @@ export function parseClientHello(b: Uint8Array, off: number, end: number, out: C
     out.truncated = true;
     return true;
   }
-  if (p + 2 > end) return true; // no extensions (allowed before TLS 1.3)
+  readHelloExtensions(b, p, end, out, clientHelloExtension);
+  return true;
+}
+
+function clientHelloExtension(b: Uint8Array, type: number, data: number, dataEnd: number, out: ClientHello): void {
+  switch (type) {
+    case EXT_SERVER_NAME:
+      readServerName(b, data, dataEnd, out);
+      break;
+    case EXT_ALPN:
+      out.alpn = readAlpn(b, data, dataEnd);
+      break;
+    case EXT_SUPPORTED_VERSIONS:
+      for (let q = data + 1, qEnd = Math.min(dataEnd, data + 1 + b[data]); q + 2 <= qEnd; q += 2) {
+        const v = u16(b, q);
+        if (!isGrease(v) && out.supportedVersions.length < 16) out.supportedVersions.push(v);
+      }
+      break;
+    case EXT_ECH:
+      out.ech = true;
+      break;
+  }
+}
+
+/**
+ * Walk the hello's extensions block at b[p, end): a 2-byte length, then
+ * type/length/data entries, each whole one passed to `visit`. A missing block
+ * is allowed (before TLS 1.3); a block or entry running past `end` sets
+ * out.truncated. `visit` is a module-level function, so no closure per hello.
+ */
+function readHelloExtensions<T extends { truncated: boolean }>(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  out: T,
+  visit: (b: Uint8Array, type: number, data: number, dataEnd: number, out: T) => void,
+): void {
+  if (p + 2 > end) return;
   let extEnd = p + 2 + u16(b, p);
   if (extEnd > end) {
     out.truncated = true;
     extEnd = end;
   }
   for (p += 2; p + 4 <= extEnd; ) {
-    const type = u16(b, p);
     const len = u16(b, p + 2);
     const data = p + 4;
     if (data + len > extEnd) {
       out.truncated = true;
-      break;
+      return;
     }
-    switch (type) {
-      case EXT_SERVER_NAME:
-        readServerName(b, data, data + len, out);
-        break;
-      case EXT_ALPN:
-        out.alpn = readAlpn(b, data, data + len);
-        break;
-      case EXT_SUPPORTED_VERSIONS:
-        for (let q = data + 1, qEnd = Math.min(data + len, data + 1 + b[data]); q + 2 <= qEnd; q += 2) {
-          const v = u16(b, q);
-          if (!isGrease(v) && out.supportedVersions.length < 16) out.supportedVersions.push(v);
-        }
-        break;
-      case EXT_ECH:
-        out.ech = true;
-        break;
-    }
+    visit(b, u16(b, p), data, data + len, out);
     p = data + len;
   }
-  return true;
 }
 
 // ---------------------------------------------------------------- ServerHello
@@ -247,25 +266,13 @@ export function parseServerHello(b: Uint8Array, off: number, end: number, out: S
   }
   out.cipher = u16(b, p);
   p += 3; // cipher, compression method
-  if (p + 2 > end) return true;
-  let extEnd = p + 2 + u16(b, p);
-  if (extEnd > end) {
-    out.truncated = true;
-    extEnd = end;
-  }
-  for (p += 2; p + 4 <= extEnd; ) {
-    const type = u16(b, p);
-    const len = u16(b, p + 2);
-    const data = p + 4;
-    if (data + len > extEnd) {
-      out.truncated = true;
-      break;
-    }
-    if (type === EXT_SUPPORTED_VERSIONS && len >= 2) out.version = u16(b, data);
-    else if (type === EXT_ALPN) out.alpn = readAlpn(b, data, data + len)[0] ?? null;
-    p = data + len;
-  }
+  readHelloExtensions(b, p, end, out, serverHelloExtension);
   return true;
+}
+
+function serverHelloExtension(b: Uint8Array, type: number, data: number, dataEnd: number, out: ServerHello): void {
+  if (type === EXT_SUPPORTED_VERSIONS && dataEnd - data >= 2) out.version = u16(b, data);
+  else if (type === EXT_ALPN) out.alpn = readAlpn(b, data, dataEnd)[0] ?? null;
 }
 
 // ---------------------------------------------------------------- Certificate (DER)

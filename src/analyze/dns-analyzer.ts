@@ -36,6 +36,24 @@ export interface DnsTransaction {
   tcp: boolean;
 }
 
+/** A transaction with no response yet, timed from this packet; `queryFromClient` says which side of the flow asked. */
+function unanswered(ctx: PacketContext, flow: Flow, msg: DnsMessage, qname: string, tcp: boolean, queryFromClient: boolean): DnsTransaction {
+  return {
+    ts: ctx.ts,
+    frame: ctx.frame,
+    responseFrame: null,
+    flowUid: flow.uid,
+    client: queryFromClient ? flow.clientIp : flow.serverIp,
+    server: queryFromClient ? flow.serverIp : flow.clientIp,
+    id: msg.id,
+    qname,
+    qtype: msg.qtype,
+    rcode: null,
+    answers: [],
+    tcp,
+  };
+}
+
 export interface DnsAnalyzerOptions {
   /** Queries awaiting a response (default 10 000); the oldest are dropped and counted. */
   maxPending?: number;
@@ -157,20 +175,7 @@ export class DnsAnalyzer implements Analyzer {
         this.pending.delete(this.pending.keys().next().value!);
         this.pendingEvictions++;
       }
-      this.pending.set(key, {
-        ts: ctx.ts,
-        frame: ctx.frame,
-        responseFrame: null,
-        flowUid: flow.uid,
-        client: fromClient ? flow.clientIp : flow.serverIp,
-        server: fromClient ? flow.serverIp : flow.clientIp,
-        id: msg.id,
-        qname,
-        qtype: msg.qtype,
-        rcode: null,
-        answers: [],
-        tcp,
-      });
+      this.pending.set(key, unanswered(ctx, flow, msg, qname, tcp, fromClient));
       return;
     }
     const answers = msg.answers.map((a) => ({
@@ -182,23 +187,8 @@ export class DnsAnalyzer implements Analyzer {
     this.addNames(qname, answers, ctx.ts);
     let tx = this.pending.get(key);
     if (tx) this.pending.delete(key);
-    else {
-      // A response without its query (capture started late, or a duplicate response).
-      tx = {
-        ts: ctx.ts,
-        frame: ctx.frame,
-        responseFrame: null,
-        flowUid: flow.uid,
-        client: fromClient ? flow.serverIp : flow.clientIp,
-        server: fromClient ? flow.clientIp : flow.serverIp,
-        id: msg.id,
-        qname,
-        qtype: msg.qtype,
-        rcode: null,
-        answers: [],
-        tcp,
-      };
-    }
+    // A response without its query (capture started late, or a duplicate response): the query came from the other side.
+    else tx = unanswered(ctx, flow, msg, qname, tcp, !fromClient);
     tx.responseFrame = ctx.frame;
     tx.rcode = msg.rcode;
     tx.answers = answers;

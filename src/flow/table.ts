@@ -43,13 +43,7 @@ export interface FlowTableOptions {
 }
 
 /** An ICMP error whose embedded header names no known flow. */
-export interface IcmpOrphan {
-  ts: number;
-  frame: number;
-  version: 4 | 6;
-  type: number;
-  code: number;
-  reporter: string;
+export interface IcmpOrphan extends IcmpErrorEvent {
   /** The embedded (original) packet: protocol and 5-tuple; ports 0 if absent. */
   proto: number;
   src: string;

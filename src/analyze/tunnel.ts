@@ -379,6 +379,16 @@ interface WireGuardRuns {
   run: [number, number];
 }
 
+/**
+ * A TCP probe that can no longer match: both first payloads were looked at,
+ * no OpenVPN reset awaits its answer, and the SNI (which never changes once
+ * set) has already been checked for DERP. Freed now instead of after
+ * PROBE_PACKETS, since most TLS flows stay live long after their handshake.
+ */
+function tcpSettled(flow: Flow, probe: Probe): boolean {
+  return flow.proto === IPPROTO_TCP && probe.tcpFirst === 3 && probe.ovpnOp === 0 && flow.tls?.sni != null;
+}
+
 function newProbe(): Probe {
   return {
     seen: 0,
@@ -449,7 +459,7 @@ export class TunnelAnalyzer implements Analyzer {
     const detection = probe.detection;
     if (detection) flow.tags.add(`vpn:${detection.type}`);
     // IKE alone keeps being probed: ESP-in-UDP on the same NAT-T flow upgrades it to ipsec.
-    if ((detection && detection.type !== 'ike') || probe.seen >= PROBE_PACKETS) probe.done = true;
+    if ((detection && detection.type !== 'ike') || probe.seen >= PROBE_PACKETS || tcpSettled(flow, probe)) probe.done = true;
     // Judged with nothing found: nothing to keep (a detection is needed at the flow's end).
     if (probe.done && !detection) flow.tunnelProbe = PROBED;
   }

@@ -103,7 +103,8 @@ interface Probe {
   /** UDP: packets per direction on a port-identified flow (only those flows have it); TeamViewer marker hits. */
   udp: [number, number] | null;
   teamviewer: number;
-  frames: number[];
+  /** Evidence frames, made on first use (most flows never have any). */
+  frames: number[] | null;
 }
 
 /** In flow.vdiProbe once a flow has been judged: its probe is freed. */
@@ -124,7 +125,7 @@ export class VdiAnalyzer implements Analyzer {
     if (probe === PROBED) return;
     if (probe === undefined) {
       if (this.probes >= MAX_PROBES) return;
-      probe = { seen: 0, done: false, udp: null, teamviewer: 0, frames: [] };
+      probe = { seen: 0, done: false, udp: null, teamviewer: 0, frames: null };
       flow.vdiProbe = probe;
       this.probes++;
     }
@@ -183,7 +184,8 @@ export class VdiAnalyzer implements Analyzer {
     if (isRdpUdpSyn(buf, off, view.payloadWireLen, len))
       return this.detect(ctx, flow, probe, 'rdp', 'MS-RDPEUDP SYN datagram (1232 bytes, snSourceAck -1)', 'payload');
     if (len >= 16 && buf[off + 11] === 0x17 && buf[off + 12] === 0x24) {
-      if (probe.frames.length < 8) probe.frames.push(ctx.frame);
+      const frames = (probe.frames ??= []);
+      if (frames.length < 8) frames.push(ctx.frame);
       if (++probe.teamviewer >= TEAMVIEWER_UDP_HITS)
         return this.detect(ctx, flow, probe, 'teamviewer', 'TeamViewer UDP packets with the 0x17 0x24 magic at offset 11', 'payload');
     }
@@ -202,7 +204,8 @@ export class VdiAnalyzer implements Analyzer {
   private detect(ctx: PacketContext, flow: Flow, probe: Probe, kind: VdiKind, evidence: string, basis: VdiDetection['basis']): true {
     probe.done = true;
     flow.tags.add(`vdi:${kind}`);
-    if (!probe.frames.includes(ctx.frame)) probe.frames.push(ctx.frame);
+    const frames = (probe.frames ??= []);
+    if (!frames.includes(ctx.frame)) frames.push(ctx.frame);
     if (this.list.length >= MAX_DETECTIONS) {
       this.omitted++;
       return true;
@@ -213,7 +216,7 @@ export class VdiAnalyzer implements Analyzer {
       proto: flow.proto,
       client: { ip: flow.clientIp, port: flow.clientPort },
       server: { ip: flow.serverIp, port: flow.serverPort },
-      frames: probe.frames.sort((a, b) => a - b),
+      frames: frames.sort((a, b) => a - b),
       evidence,
       basis,
     });

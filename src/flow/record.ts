@@ -2,8 +2,9 @@
  * The Flow objects the table creates. A live flow costs memory for as long
  * as it is idle (up to 250 000 of them), so what most flows never use until
  * they end is made on first access: the address byte arrays (the table
- * matches IPv4 addresses as numbers), tags, notes, ICMP errors and the
- * classification lists. Reading or writing them behaves as plain fields.
+ * matches IPv4 addresses as numbers), the RST/FIN flags, tags, notes, ICMP
+ * errors and the classification lists. Reading or writing them behaves as
+ * plain fields.
  */
 import type { ClassifiedBy, FlowClass } from '../report/schema.js';
 import type { Flow, IcmpErrorEvent, TlsInfo } from './flow.js';
@@ -28,8 +29,6 @@ export class FlowRecord implements Flow {
   synTs: number | null = null;
   synAckTs: number | null = null;
   midstream = false;
-  rst: [boolean, boolean] = [false, false];
-  fin: [boolean, boolean] = [false, false];
   tls: TlsInfo | null = null;
   dnsName: string | null = null;
   dnsNameSource: 'dns' | 'nrb' | null = null;
@@ -47,6 +46,8 @@ export class FlowRecord implements Flow {
   server4 = 0;
   private clientBytes: Uint8Array | null = null;
   private serverBytes: Uint8Array | null = null;
+  private lazyRst: [boolean, boolean] | null = null;
+  private lazyFin: [boolean, boolean] | null = null;
   private lazyTags: Set<string> | null = null;
   private lazyNotes: string[] | null = null;
   private lazyIcmpErrors: IcmpErrorEvent[] | null = null;
@@ -82,6 +83,22 @@ export class FlowRecord implements Flow {
 
   get serverAddr(): Uint8Array {
     return (this.serverBytes ??= u32Bytes(this.server4));
+  }
+
+  get rst(): [boolean, boolean] {
+    return (this.lazyRst ??= [false, false]);
+  }
+
+  set rst(v: [boolean, boolean]) {
+    this.lazyRst = v;
+  }
+
+  get fin(): [boolean, boolean] {
+    return (this.lazyFin ??= [false, false]);
+  }
+
+  set fin(v: [boolean, boolean]) {
+    this.lazyFin = v;
   }
 
   get tags(): Set<string> {

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePacket } from '../decode/index.js';
 import { PacketView } from '../decode/view.js';
-import { ethernet, ip, rtp, udp, udpPacket } from '../synth/packets.js';
+import { ethernet, ip, rtp, tcpPacket, tlsClientHello, tlsServerHello, udp, udpPacket } from '../synth/packets.js';
 import { buildPcap, type WrittenPacket } from '../synth/pcap-writer.js';
 import { gre, ikeV2, wgData, wgInitiation, wgResponse } from '../synth/tunnel-packets.js';
 import { runAnalyzers } from '../../test/findings-harness.js';
+import { TlsAnalyzer } from './tls-analyzer.js';
 import { ikeVersion, innerPacket, isPptpControl, l2tpVersion, TunnelAnalyzer, wireGuardType } from './tunnel.js';
 
 function view(frame: Uint8Array): PacketView {
@@ -109,5 +110,39 @@ describe('TunnelAnalyzer', () => {
     const inner = ip('10.1.2.15', '8.8.8.8', 17, udp(5353, 53, new Uint8Array(20)));
     const r = await run([ethernet(ip('10.1.2.254', '198.51.100.20', 47, gre(inner)))]);
     expect(r.detections).toMatchObject([{ type: 'gre', peer: '198.51.100.20', innerFlows: 1 }]);
+  });
+});
+
+describe('TLS over TCP', () => {
+  /** Handshake start of a TLS connection to `sni`, then one more client segment; TLS runs before tunnel, as in the engine. */
+  async function tlsFlow(sni: string) {
+    const o = { sport: 50000, dport: 443 };
+    const back = { sport: 443, dport: 50000 };
+    const packets = [
+      tcpPacket('10.1.2.15', '198.51.100.7', { ...o, flags: 'S', seq: 100 }),
+      tcpPacket('198.51.100.7', '10.1.2.15', { ...back, flags: 'SA', seq: 900, ack: 101 }),
+      tcpPacket('10.1.2.15', '198.51.100.7', { ...o, flags: 'A', seq: 101, ack: 901 }),
+      tcpPacket('10.1.2.15', '198.51.100.7', { ...o, flags: 'PA', seq: 101, ack: 901 }, tlsClientHello(sni)),
+      tcpPacket('198.51.100.7', '10.1.2.15', { ...back, flags: 'PA', seq: 901, ack: 300 }, tlsServerHello()),
+      tcpPacket('10.1.2.15', '198.51.100.7', { ...o, flags: 'A', seq: 300, ack: 1000 }),
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-'));
+    const file = join(dir, 'x.pcap');
+    writeFileSync(file, buildPcap(packets.map((data, i): WrittenPacket => ({ ts: 1_700_000_000 + i * 0.02, data }))));
+    const tunnel = new TunnelAnalyzer();
+    const heldAtEnd: unknown[] = [];
+    await runAnalyzers(file, [new TlsAnalyzer(), tunnel], (flow) => heldAtEnd.push(flow.tunnelProbe));
+    return { report: tunnel.report(), heldAtEnd };
+  }
+
+  it('takes TLS to a DERP relay for Tailscale', async () => {
+    expect((await tlsFlow('derp4.tailscale.com')).report.detections.map((d) => d.type)).toEqual(['tailscale']);
+  });
+
+  it('frees the probe of an ordinary TLS flow once both first payloads and the SNI were looked at', async () => {
+    const { report, heldAtEnd } = await tlsFlow('api.example.com');
+    expect(report.detections).toEqual([]);
+    // The judged marker (a symbol), not a probe object kept until PROBE_PACKETS payload packets.
+    expect(heldAtEnd.map((p) => typeof p)).toEqual(['symbol']);
   });
 });

@@ -107,13 +107,17 @@ describe('decodePacket', () => {
     observer.observe({ entryTypes: ['gc'] });
     // 8 bytes per packet would be 1.6 MB per round: visible as heap growth, or as a scavenge in the round.
     const rounds: Array<{ growth: number; t0: number; t1: number }> = [];
-    for (let r = 0; r < 5; r++) {
+    // Up to 20 rounds, stopping at the first without heap growth: on a loaded machine (the whole suite on 2 cores)
+    // concurrent JIT and GC work can dirty several rounds in a row.
+    for (let r = 0; r < 20; r++) {
       gc();
       const before = process.memoryUsage().heapUsed;
       const t0 = performance.now();
       loop(200_000);
       const t1 = performance.now();
-      rounds.push({ growth: process.memoryUsage().heapUsed - before, t0, t1 });
+      const growth = process.memoryUsage().heapUsed - before;
+      rounds.push({ growth, t0, t1 });
+      if (r >= 4 && growth < 64 * 1024) break;
     }
     await new Promise((r) => setTimeout(r, 50));
     observer.disconnect();

@@ -77,7 +77,9 @@ describe('engine', () => {
   it('rejects an unknown edge, a bad --internal and a missing policy in one sentence', async () => {
     const a = join(dir, 'a.pcap');
     await expect(analyze({ inputs: [a], edge: 'mars1' })).rejects.toThrow(UsageError);
-    await expect(analyze({ inputs: [a], edge: 'mars1' })).rejects.toThrow(/edge/);
+    await expect(analyze({ inputs: [a], edge: 'mars1' })).rejects.toThrow(/--edge/);
+    // Edge aliases from the policy are accepted and reported by their id.
+    expect((await analyze({ inputs: [a], edge: 'ashburn' })).policy.edge).toBe('us1');
     await expect(analyze({ inputs: [a], internal: ['10.0.0/8'] })).rejects.toThrow(UsageError);
     await expect(analyze({ inputs: [a], policyPath: join(dir, 'nope.json') })).rejects.toThrow(UsageError);
     await expect(analyze({ inputs: [] })).rejects.toThrow(UsageError);

@@ -64,13 +64,11 @@ export interface Progress {
 const MAX_DEPTH = 3;
 const PROGRESS_INTERVAL_MS = 100;
 
-/** Policy, edge and internal networks resolved from options, with usage errors in one sentence. */
-export function resolveSettings(opts: Pick<AnalyzeOptions, 'policy' | 'policyPath' | 'internal' | 'edge'>): {
-  policy: Policy;
-  edge: string;
-  internal: InternalNets;
-  internalCidrs: string[];
-} {
+/** Policy, classifier (with the pinned edge) and internal networks from options, with usage errors in one sentence. */
+export function resolveSettings(
+  opts: Pick<AnalyzeOptions, 'policy' | 'policyPath' | 'internal' | 'edge'>,
+  names: NameMap,
+): { policy: Policy; classifier: Classifier; edge: string; internal: InternalNets; internalCidrs: string[] } {
   let policy = opts.policy ?? SPOKE_TWILIO_POLICY;
   if (opts.policyPath) {
     try {
@@ -79,10 +77,12 @@ export function resolveSettings(opts: Pick<AnalyzeOptions, 'policy' | 'policyPat
       throw new UsageError((e as Error).message);
     }
   }
-  const edge = opts.edge ?? 'gll';
-  const edges = policy.media.edges.map((e) => e.id);
-  if (edge !== 'gll' && !edges.includes(edge)) {
-    throw new UsageError(`unknown edge "${edge}": use one of ${['gll', ...edges.filter((e) => e !== 'gll')].join(', ')}`);
+  // The classifier owns edge names (ids and aliases such as "ashburn"): it validates --edge.
+  let classifier: Classifier;
+  try {
+    classifier = new Classifier(policy, { edge: opts.edge, names });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}: pass one of them to --edge`);
   }
   const internalCidrs = opts.internal && opts.internal.length ? opts.internal : [...DEFAULT_INTERNAL];
   let internal: InternalNets;
@@ -91,16 +91,15 @@ export function resolveSettings(opts: Pick<AnalyzeOptions, 'policy' | 'policyPat
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { policy, edge, internal, internalCidrs };
+  return { policy, classifier, edge: classifier.pinnedEdge, internal, internalCidrs };
 }
 
 export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   if (!opts.inputs.length) throw new UsageError('no capture given: run spokecap <capture.pcap> (or - for stdin)');
-  const { policy, edge, internal, internalCidrs } = resolveSettings(opts);
+  const names = new NameMap();
+  const { policy, classifier, edge, internal, internalCidrs } = resolveSettings(opts, names);
   const started = Date.now();
 
-  const names = new NameMap();
-  const classifier = new Classifier(policy, { edge, names });
   const dns = new DnsAnalyzer(names);
   const tls = new TlsAnalyzer();
   const media = new MediaAnalyzer({ policy, internal });

@@ -29,6 +29,11 @@ describe('progressLine', () => {
     expect(line).toBe('reading - (2/2) 25.0 MB read · 120,331 packets · 3,210 flows · 2 calls');
   });
 
+  it('leaves calls out while they are not grouped yet (null), rather than showing 0', () => {
+    const line = progressLine(snapshot({ calls: null, bytesTotal: null }), 200);
+    expect(line).toBe('reading office.pcapng 25.0 MB read · 120,331 packets · 3,210 flows');
+  });
+
   it('fits the terminal and neutralises control characters in the file name', () => {
     const line = progressLine(snapshot({ input: 'a\u001b[2Jb.pcap' }), 40);
     expect(line.length).toBeLessThanOrEqual(39);

@@ -13,7 +13,8 @@ export function progressLine(p: Progress, width: number): string {
     const fraction = p.bytesRead / p.bytesTotal;
     parts.push(`[${progressBar(fraction, BAR_WIDTH)}] ${Math.floor(fraction * 100)}% ${fmtBytes(p.bytesRead)}/${fmtBytes(p.bytesTotal)}`);
   } else parts.push(`${fmtBytes(p.bytesRead)} read`);
-  parts.push(`${fmtInt(p.packets)} packets`, `${fmtInt(p.flows)} flows`, `${fmtInt(p.calls)} calls`);
+  parts.push(`${fmtInt(p.packets)} packets`, `${fmtInt(p.flows)} flows`);
+  if (p.calls !== null) parts.push(`${fmtInt(p.calls)} calls`);
   const eta = etaSeconds(p.bytesRead, p.bytesTotal, p.elapsedS);
   if (eta !== null) parts.push(`ETA ${fmtDuration(eta)}`);
   return clip(`${p.phase === 'analyzing' ? 'analysing' : 'reading'} ${input} ${parts.join(' · ')}`, Math.max(20, width - 1));

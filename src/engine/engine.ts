@@ -57,7 +57,8 @@ export interface Progress {
   packets: number;
   flows: number;
   rtpStreams: number;
-  calls: number;
+  /** Calls are grouped at the end of the analysis: null until then. */
+  calls: number | null;
   elapsedS: number;
 }
 
@@ -217,14 +218,14 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     bytesRead: 0,
     bytesTotal: null,
   };
-  const emitProgress = (phase: Progress['phase']): void => {
+  const emitProgress = (phase: Progress['phase'], calls: number | null = null): void => {
     opts.onProgress?.({
       ...progressBase,
       phase,
       packets: frame,
       flows: table.created,
       rtpStreams: media.streamCount,
-      calls: 0,
+      calls,
       elapsedS: (Date.now() - started) / 1000,
     });
   };
@@ -309,7 +310,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     vdi,
     orphanIcmp: table.orphanErrors(),
   });
-  emitProgress('done');
+  emitProgress('done', calls.length);
 
   return {
     schema: SCHEMA,

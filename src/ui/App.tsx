@@ -74,7 +74,7 @@ export function ProgressView({ progress, inputs }: { progress: Progress | null; 
         {eta === null ? '' : `  ETA ${fmtDuration(eta)}`}
       </Text>
       <Text>
-        {[plural(progress.packets, 'packet', 'packets'), plural(progress.flows, 'flow', 'flows'), plural(progress.rtpStreams, 'RTP stream', 'RTP streams'), plural(progress.calls, 'call', 'calls'), fmtDuration(progress.elapsedS)].join('  ')}
+        {[plural(progress.packets, 'packet', 'packets'), plural(progress.flows, 'flow', 'flows'), plural(progress.rtpStreams, 'RTP stream', 'RTP streams'), ...(progress.calls === null ? [] : [plural(progress.calls, 'call', 'calls')]), fmtDuration(progress.elapsedS)].join('  ')}
       </Text>
       <Tinted tone="gray">q quit</Tinted>
     </Box>

@@ -113,12 +113,13 @@ export interface Flow {
 
   /**
    * Scratch state of the analyzers that look at most flows (TLS/DTLS, tunnel,
-   * VDI), kept on the flow so a packet reaches it without a map lookup.
+   * VDI, media), kept on the flow so a packet reaches it without a map lookup.
    * Owned by that analyzer; never reported.
    */
   tlsState?: unknown;
   tunnelProbe?: unknown;
   vdiProbe?: unknown;
+  mediaState?: unknown;
 }
 
 export function newTlsInfo(dtls: boolean): TlsInfo {

@@ -40,6 +40,7 @@ export class FlowRecord implements Flow {
   tlsState: unknown = undefined;
   tunnelProbe: unknown = undefined;
   vdiProbe: unknown = undefined;
+  mediaState: unknown = undefined;
 
   /** IPv4 addresses as unsigned 32-bit numbers (the table compares these); 0 for IPv6. */
   client4 = 0;

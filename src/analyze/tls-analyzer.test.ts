@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tcpPacket, tlsAlert, tlsClientHello, tlsServerHello } from '../synth/packets.js';
 import { buildPcap, type WrittenPacket } from '../synth/pcap-writer.js';
 import { runAnalyzers } from '../../test/helpers/mini-flows.js';
+import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { TlsAnalyzer } from './tls-analyzer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spokecap-tls-'));
@@ -65,7 +66,64 @@ describe('TlsAnalyzer', () => {
     expect(flows).toHaveLength(1);
     const tls = flows[0].tls!;
     expect(tls).toMatchObject({ sni: 'chunderw-vpc-gll.twilio.com', alpn: ['h2'], clientHelloFrame: 6, version: 'TLS 1.2', serverHelloFrame: 7, dtls: false });
-    expect(flows[0].tags.has('tls')).toBe(true);
+  });
+
+  it('reads records cut by segment ends in both directions', async () => {
+    const ch = tlsClientHello('cut.example', ['h2']);
+    const sh = tlsServerHello();
+    const { flows, weirds } = await run(
+      connection([
+        [true, ch.subarray(0, 2)], // not even the record header: the TLS decision waits for 3 bytes
+        [true, ch.subarray(2, 9)],
+        [true, ch.subarray(9)],
+        [false, sh.subarray(0, 4)],
+        [false, sh.subarray(4, 30)],
+        [false, sh.subarray(30)],
+      ]),
+      'cut',
+    );
+    expect(flows[0].tls).toMatchObject({ sni: 'cut.example', alpn: ['h2'], clientHelloFrame: 6, version: 'TLS 1.2', serverHelloFrame: 9 });
+    expect(weirds).toEqual({});
+  });
+
+  it('holds no buffer while a connection idles after its hellos; connections share SNI and ALPN', async () => {
+    const idle: boolean[] = [];
+    /** After each packet: does the flow's TLS state hold a stream prefix? */
+    const probe: Analyzer = {
+      name: 'probe',
+      onPacket(ctx: PacketContext) {
+        const st = ctx.flow?.tlsState as { client: { stream: unknown } | null; server: { stream: unknown } | null } | undefined;
+        if (st && typeof st === 'object') idle.push(st.client?.stream == null && st.server?.stream == null);
+      },
+    };
+    const path = join(dir, 'idle.pcap');
+    const hellos = (): Array<[boolean, Uint8Array]> => [
+      [true, tlsClientHello('app.spokephone.com', ['h2', 'http/1.1'])],
+      [false, tlsServerHello()],
+    ];
+    writeFileSync(path, buildPcap([...connection(hellos(), 50010), ...connection(hellos(), 50011)]));
+    const { flows } = await runAnalyzers(path, [new TlsAnalyzer(), probe]);
+    expect(idle.length).toBeGreaterThan(0);
+    expect(idle.every(Boolean)).toBe(true);
+    const [a, b] = flows.map((f) => f.tls!);
+    expect(a.alpn).toEqual(['h2', 'http/1.1']);
+    expect(b.alpn).toBe(a.alpn);
+    expect(Object.isFrozen(a.alpn)).toBe(true);
+    expect(a.alerts).toEqual([]);
+    expect(b.sni).toBe('app.spokephone.com');
+  });
+
+  it('still records an alert after the hellos (a client rejecting the certificate)', async () => {
+    const { flows } = await run(
+      connection([
+        [true, tlsClientHello('intercepted.example')],
+        [false, tlsServerHello()],
+        [true, tlsAlert(2, 48)],
+      ]),
+      'late-alert',
+    );
+    expect(flows[0].tls!.serverHelloFrame).toBe(5);
+    expect(flows[0].tls!.alerts).toEqual([{ frame: 6, fromClient: true, level: 2, description: 48 }]);
   });
 
   it('reassembles segments that arrive out of order', async () => {
@@ -97,7 +155,13 @@ describe('TlsAnalyzer', () => {
 
   it('counts reassembly evictions under a tiny memory bound', async () => {
     const analyzer = new TlsAnalyzer({ maxBufferedBytes: 100 });
-    const { flows } = await run(connection([[true, tlsClientHello('big.example')]]), 'evict', analyzer);
+    const ch = tlsClientHello('big.example');
+    const pkts = connection([
+      [true, ch.subarray(0, 10)],
+      [true, ch.subarray(10)],
+    ]);
+    [pkts[3], pkts[4]] = [pkts[4], pkts[3]]; // the tail waits in a buffer bigger than the bound
+    const { flows } = await run(pkts, 'evict', analyzer);
     expect(analyzer.evictions).toBeGreaterThan(0);
     expect(flows[0].tls?.sni ?? null).toBeNull();
   });

@@ -3,12 +3,17 @@
  * hello frames, alerts, server certificate) from the cleartext start of
  * each connection.
  *
- * TCP, any port: both directions are reassembled from the ISN (a bounded
- * prefix) and walked by TlsStreamParser. A flow is dropped as soon as the
- * first client bytes are not a TLS handshake record, or the server speaks
- * first; once both directions are encrypted (or given up) the flow is done
- * and its buffers freed, so later packets cost one field read (the state
- * lives in flow.tlsState).
+ * TCP, any port: each direction is walked by a TlsStreamParser from the ISN.
+ * In-order segments are parsed straight from the packet; only bytes the
+ * parser cannot take yet (a record cut by the segment end, data after a
+ * hole) go into a bounded stream prefix, freed once it is taken. A flow is
+ * dropped as soon as the first client bytes are not a TLS handshake record,
+ * or the server speaks first. Once the hellos (and, before TLS 1.3, the
+ * server certificate) are read, handshake records are skipped unbuffered;
+ * alerts are still read until both directions are encrypted (or given up),
+ * then the state is dropped, so later packets cost one field read. An idle
+ * connection waiting for its peer holds three small objects (flow.tlsState)
+ * and no buffer; a finished one holds only its TlsInfo.
  *
  * UDP: datagrams that parse as DTLS records; epoch-0 handshake messages and
  * alerts are read until the handshake is over.
@@ -37,15 +42,26 @@ import {
 const MAX_ALERTS = 16;
 /** DTLS datagrams examined per flow before giving up on a handshake that never ends. */
 const MAX_DTLS_DATAGRAMS = 256;
+const TLS_1_3 = 0x0304;
+/** The alerts of a TlsInfo that has none: shared, replaced by a list of its own on the first alert. */
+const NO_ALERTS: TlsInfo['alerts'] = Object.freeze([]) as unknown as TlsInfo['alerts'];
 
-/** Per direction as named fields rather than pairs: one object per live TLS flow instead of three. */
-interface TcpState {
-  clientStream: StreamPrefix;
-  serverStream: StreamPrefix;
-  clientParser: TlsStreamParser;
-  serverParser: TlsStreamParser;
-  /** The client prefix started like a TLS handshake. */
-  tls: boolean;
+/** One direction of a TCP connection: its parser, and the bytes it could not take yet. */
+class TcpDirection extends TlsStreamParser {
+  /** Bytes after a hole, or the start of a record cut by a segment end; null while the parser has taken everything. */
+  stream: StreamPrefix | null = null;
+
+  /** `origin`: sequence number of stream offset 0 (int32). */
+  constructor(readonly origin: number) {
+    super();
+  }
+}
+
+class TcpState {
+  client: TcpDirection | null = null;
+  server: TcpDirection | null = null;
+  /** The client's first bytes were a TLS handshake record. */
+  tls = false;
 }
 
 interface DtlsState {
@@ -64,6 +80,13 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   /** The packet being parsed, for the handler callbacks. */
   private ctx: PacketContext | null = null;
   private parsingDtls = false;
+  /** The TCP direction being parsed, for the handler callbacks. */
+  private parser: TlsStreamParser | null = null;
+  /** take(): the new contiguous bytes, src[srcFrom, srcTo) = stream offsets [srcBase, …), from the packet or a stream prefix. */
+  private src: Uint8Array = new Uint8Array(0);
+  private srcFrom = 0;
+  private srcTo = 0;
+  private srcBase = 0;
 
   constructor(opts: ReassemblyOptions = {}) {
     this.reassembler = new PrefixReassembler(opts);
@@ -82,8 +105,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   onFlowEnd(flow: Flow): void {
-    const st = flow.tlsState as TcpState | DtlsState | typeof DONE | undefined;
-    if (st !== undefined && st !== DONE && 'clientStream' in st) this.releaseTcp(st);
+    const st = flow.tlsState;
+    if (st instanceof TcpState) this.releaseTcp(st);
     flow.tlsState = undefined;
   }
 
@@ -94,42 +117,87 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     if (st === DONE) return;
     if (!st) {
       if (!syn && view.payloadLen === 0) return;
-      st = {
-        clientStream: this.reassembler.open(),
-        serverStream: this.reassembler.open(),
-        clientParser: new TlsStreamParser(),
-        serverParser: new TlsStreamParser(),
-        tls: false,
-      };
+      st = new TcpState();
       flow.tlsState = st;
     }
     const dir = ctx.dir;
-    const stream = dir === 0 ? st.clientStream : st.serverStream;
-    const added = stream.segment(view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen);
-    if (added > 0 && !st.tls) {
+    let d = dir === 0 ? st.client : st.server;
+    if (!d) {
+      // The first packet of a direction fixes its origin (SYN: ISN + 1; else its seq, for a flow picked up mid-stream).
+      d = new TcpDirection((syn ? view.tcpSeq + 1 : view.tcpSeq) | 0);
+      if (dir === 0) st.client = d;
+      else st.server = d;
+    }
+    if (view.payloadLen === 0 || d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return;
+    if (!st.tls) {
       // Decide on the first bytes: the client must open with a handshake record.
-      if (dir === 1 || stream.length < 3) {
-        if (dir === 1) this.finishTcp(flow, st);
-        return;
-      }
-      if (!looksLikeTlsHandshake(stream.bytes(), 0, stream.length)) {
-        this.finishTcp(flow, st);
-        return;
-      }
+      if (dir === 1) return this.finishTcp(flow, st);
+      if (this.srcTo - this.srcFrom < 3) return this.keepRest(d, this.srcBase);
+      if (!looksLikeTlsHandshake(this.src, this.srcFrom, this.srcTo)) return this.finishTcp(flow, st);
       st.tls = true;
-      flow.tls ??= newTlsInfo(false);
-      flow.tags.add('tls');
+      flow.tls ??= newInfo(false);
     }
-    if (!st.tls) return;
-    const parser = dir === 0 ? st.clientParser : st.serverParser;
-    if (added > 0 && !parser.done) {
-      this.begin(ctx, false);
-      parser.feed(stream.bytes(), stream.length, this, stream.offset);
-      stream.consume(parser.position - stream.offset); // parsed bytes are not needed again
-      this.ctx = null;
-      if (parser.failed) ctx.weird('tls-bad-record');
+    this.begin(ctx, false);
+    this.parser = d;
+    d.feed(this.src, this.srcFrom, this.srcTo, this.srcBase, this);
+    this.parser = null;
+    this.ctx = null;
+    if (d.failed) ctx.weird('tls-bad-record');
+    this.keepRest(d, d.position);
+    if (directionOver(st.client, this.reassembler.cap) && directionOver(st.server, this.reassembler.cap)) this.finishTcp(flow, st);
+  }
+
+  /**
+   * Add a segment of direction d and point src* at its new contiguous bytes:
+   * the packet itself when it continues where the parser stopped (the usual
+   * case, nothing copied), else the stream prefix. False when nothing new is
+   * contiguous (a retransmission, or bytes after a hole, kept until it fills).
+   */
+  private take(d: TcpDirection, seq: number, syn: boolean, buf: Uint8Array, off: number, len: number): boolean {
+    const stream = d.stream;
+    if (stream) {
+      if (stream.segment(seq, syn, buf, off, len) === 0) return false;
+      this.src = stream.bytes();
+      this.srcFrom = 0;
+      this.srcTo = stream.length;
+      this.srcBase = stream.offset;
+      return true;
     }
-    if (directionOver(st.clientStream, st.clientParser) && directionOver(st.serverStream, st.serverParser)) this.finishTcp(flow, st);
+    let start = ((syn ? seq + 1 : seq) - d.origin) | 0; // signed 32-bit distance handles wrap-around
+    const end = Math.min(start + len, this.reassembler.cap);
+    if (start < 0) {
+      off -= start; // bytes before the origin are cut off
+      start = 0;
+    }
+    const pos = d.position;
+    if (end <= pos) return false;
+    if (start > pos) {
+      d.stream = this.reassembler.openAt(d.origin, pos);
+      d.stream.segment(seq, syn, buf, off, len);
+      return false;
+    }
+    this.src = buf;
+    this.srcFrom = off + (pos - start);
+    this.srcTo = off + (end - start);
+    this.srcBase = pos;
+    return true;
+  }
+
+  /** After parsing up to stream offset `parsed`: drop what the stream prefix no longer needs, or keep what the packet still holds. */
+  private keepRest(d: TcpDirection, parsed: number): void {
+    const stream = d.stream;
+    if (stream) {
+      stream.consume(parsed - stream.offset);
+      if (stream.length === 0 && !stream.hasGap && !stream.evicted) {
+        this.reassembler.release(stream);
+        d.stream = null;
+      }
+      return;
+    }
+    const end = this.srcBase + (this.srcTo - this.srcFrom);
+    if (parsed >= end || d.done) return;
+    d.stream = this.reassembler.openAt(d.origin, parsed);
+    d.stream.segment((d.origin + parsed) | 0, false, this.src, this.srcFrom + (parsed - this.srcBase), end - parsed);
   }
 
   private finishTcp(flow: Flow, st: TcpState): void {
@@ -138,8 +206,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   private releaseTcp(st: TcpState): void {
-    this.reassembler.release(st.clientStream);
-    this.reassembler.release(st.serverStream);
+    if (st.client?.stream) this.reassembler.release(st.client.stream);
+    if (st.server?.stream) this.reassembler.release(st.server.stream);
   }
 
   private onUdp(ctx: PacketContext, flow: Flow): void {
@@ -172,7 +240,12 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
 
   /** The flow's TlsInfo, created by the first handshake message or alert (DTLS application data alone makes none). */
   private info(): TlsInfo {
-    return (this.ctx!.flow!.tls ??= newTlsInfo(this.parsingDtls));
+    return (this.ctx!.flow!.tls ??= newInfo(this.parsingDtls));
+  }
+
+  /** A TCP direction whose handshake messages tell nothing more: its records are skipped from now on. */
+  private handshakeRead(dir: number): void {
+    if (this.parser !== null && this.ctx!.dir === dir) this.parser.skipHandshakes();
   }
 
   // ---- TlsHandshakeHandler: called synchronously while this.ctx is set ----
@@ -184,9 +257,10 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     info.clientHelloFrame = ctx.frame;
     info.clientHelloTs = ctx.ts;
     info.sni = h.sni;
-    info.alpn = h.alpn ? h.alpn.slice() : null;
+    info.alpn = h.alpn; // interned and frozen by the parser: shared, not copied
     if (h.sniCount > 1) ctx.weird('tls-many-server-names');
     if (h.ech) ctx.flow!.tags.add('tls-ech');
+    this.handshakeRead(0);
   }
 
   onServerHello(h: ServerHello): void {
@@ -200,6 +274,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     info.serverHelloFrame = ctx.frame;
     info.serverHelloTs = ctx.ts;
     info.version = tlsVersionName(h.version) ?? `0x${h.version.toString(16).padStart(4, '0')}`;
+    if (h.version >= TLS_1_3) this.handshakeRead(1); // the certificate is encrypted
   }
 
   onCertificate(c: CertificateSummary): void {
@@ -208,16 +283,27 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     info.certSubject = c.subject;
     info.certIssuer = c.issuer;
     info.certSans = c.sans.length ? c.sans.slice() : null;
+    this.handshakeRead(1);
   }
 
   onAlert(level: number, description: number): void {
     const ctx = this.ctx!;
-    const alerts = this.info().alerts;
-    if (alerts.length < MAX_ALERTS) alerts.push({ frame: ctx.frame, fromClient: ctx.dir === 0, level, description });
+    const info = this.info();
+    if (info.alerts === NO_ALERTS) info.alerts = [];
+    if (info.alerts.length < MAX_ALERTS) info.alerts.push({ frame: ctx.frame, fromClient: ctx.dir === 0, level, description });
   }
 }
 
-/** Nothing more can be learned from this direction. */
-function directionOver(stream: StreamPrefix, parser: TlsStreamParser): boolean {
-  return parser.done || stream.full || stream.evicted;
+function newInfo(dtls: boolean): TlsInfo {
+  const info = newTlsInfo(dtls);
+  info.alerts = NO_ALERTS;
+  return info;
+}
+
+/** Nothing more can be learned from this direction (not seen yet: not over). */
+function directionOver(d: TcpDirection | null, cap: number): boolean {
+  if (d === null) return false;
+  if (d.done) return true;
+  // All the contiguous bytes were parsed when no stream prefix is open.
+  return d.stream !== null ? d.stream.full || d.stream.evicted : d.position >= cap;
 }

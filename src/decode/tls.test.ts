@@ -173,7 +173,7 @@ describe('TlsStreamParser', () => {
     const stream = Uint8Array.from(parts);
     const { seen, h } = recorder();
     const p = new TlsStreamParser();
-    for (let len = 1; len <= stream.length; len++) p.feed(stream, len, h);
+    for (let len = 1; len <= stream.length; len++) p.feed(stream, 0, len, 0, h);
     expect(seen.sni).toEqual(['split.example']);
     expect(p.done).toBe(false);
   });
@@ -183,7 +183,7 @@ describe('TlsStreamParser', () => {
     const stream = Uint8Array.from([...tlsServerHello(), ...certificateRecord(der), ...tlsAlert(2, 42), 20, 3, 3, 0, 1, 1, ...tlsAlert(2, 40)]);
     const { seen, h } = recorder();
     const p = new TlsStreamParser();
-    p.feed(stream, stream.length, h);
+    p.feed(stream, 0, stream.length, 0, h);
     expect(seen.versions).toEqual([0x0303]);
     expect(seen.certs).toEqual(['srv.example']);
     expect(seen.alerts).toEqual([[2, 42]]); // the alert after ChangeCipherSpec is encrypted
@@ -199,7 +199,7 @@ describe('TlsStreamParser', () => {
     grown.set([hsLen >> 16, (hsLen >> 8) & 255, hsLen & 255], 6);
     grown.set([(hsLen + 4) >> 8, (hsLen + 4) & 255], 3);
     const { seen, h } = recorder();
-    new TlsStreamParser().feed(grown, grown.length, h);
+    new TlsStreamParser().feed(grown, 0, grown.length, 0, h);
     expect(seen.certs).toEqual(['first.example']);
   });
 
@@ -211,7 +211,7 @@ describe('TlsStreamParser', () => {
     // Deliver in 50-byte steps, each time keeping only the bytes from position on.
     for (let len = 50; ; len = Math.min(len + 50, stream.length)) {
       const base = p.position;
-      p.feed(stream.subarray(base, len), len - base, h, base);
+      p.feed(stream.slice(base, len), 0, len - base, base, h);
       expect(p.position).toBeLessThanOrEqual(len);
       if (len === stream.length) break;
     }
@@ -224,7 +224,39 @@ describe('TlsStreamParser', () => {
   it('fails on bytes that are not TLS', () => {
     const junk = Buffer.from('GET / HTTP/1.1\r\n\r\n');
     const p = new TlsStreamParser();
-    p.feed(junk, junk.length, recorder().h);
+    p.feed(junk, 0, junk.length, 0, recorder().h);
     expect(p.failed).toBe(true);
+  });
+
+  it('reads from any offset of a larger buffer, a segment at a time, as from one stream', () => {
+    const der = certificate('seg.example', 'CA', ['seg.example']);
+    const stream = Uint8Array.from([...tlsServerHello(), ...certificateRecord(der), ...tlsAlert(1, 0)]);
+    for (const segment of [1, 3, 7, 64, 1460]) {
+      const { seen, h } = recorder();
+      const p = new TlsStreamParser();
+      // Each segment sits inside a "packet" with 40 bytes of headers before it.
+      for (let at = 0; at < stream.length; at += segment) {
+        const end = Math.min(at + segment, stream.length);
+        const packet = new Uint8Array(40 + end - p.position);
+        packet.set(stream.subarray(p.position, end), 40);
+        p.feed(packet, 40, packet.length, p.position, h);
+      }
+      expect(seen.versions, `segment ${segment}`).toEqual([0x0303]);
+      expect(seen.certs, `segment ${segment}`).toEqual(['seg.example']);
+      expect(seen.alerts, `segment ${segment}`).toEqual([[1, 0]]);
+      expect(p.position).toBe(stream.length);
+    }
+  });
+
+  it('skips handshake messages unbuffered once they are not wanted, still reading alerts and the switch to encryption', () => {
+    const der = certificate('skip.example', 'CA', []);
+    const stream = Uint8Array.from([...certificateRecord(der), ...tlsAlert(2, 48), 20, 3, 3, 0, 1, 1]);
+    const { seen, h } = recorder();
+    const p = new TlsStreamParser();
+    p.skipHandshakes();
+    for (let at = 0; at < stream.length; at += 5) p.feed(stream, at, Math.min(at + 5, stream.length), at, h);
+    expect(seen.certs).toEqual([]);
+    expect(seen.alerts).toEqual([[2, 48]]);
+    expect(p.encrypted).toBe(true);
   });
 });

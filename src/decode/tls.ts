@@ -3,16 +3,19 @@
  *
  * - parseClientHello / parseServerHello / parseCertificateMessage read one
  *   handshake body each (shared with DTLS, whose ClientHello adds a cookie).
- * - TlsStreamParser walks one direction of a reassembled stream prefix:
- *   records → handshake messages (which may span records and segments) →
- *   handler calls. It stops when the direction turns encrypted
- *   (ChangeCipherSpec or application data), so TLS 1.3 alerts, which are
- *   encrypted, are never seen; neither is the TLS 1.3 certificate.
+ * - TlsStreamParser walks one direction of a stream: records → handshake
+ *   messages (which may span records and segments) → handler calls. It
+ *   stops when the direction turns encrypted (ChangeCipherSpec or
+ *   application data), so TLS 1.3 alerts, which are encrypted, are never
+ *   seen; neither is the TLS 1.3 certificate.
  *
  * Everything is bounds-checked and never throws; names from the wire are
  * escaped (wireName for host names, sanitizeText for certificate fields).
+ * Host names and ALPN lists are interned (bounded table): connections to the
+ * same host share one string.
  */
 import { sanitizeText, wireName } from '../report/sanitize.js';
+import { WireInterner } from './intern.js';
 
 export const TLS_CHANGE_CIPHER_SPEC = 20;
 export const TLS_ALERT = 21;
@@ -86,10 +89,11 @@ function u24(b: Uint8Array, o: number): number {
 
 export class ClientHello {
   legacyVersion = 0;
-  /** First host_name in server_name (with ECH, the outer public name). */
+  /** First host_name in server_name (with ECH, the outer public name); interned. */
   sni: string | null = null;
   /** host_name entries in server_name; more than one is unusual (Zeek: SSL_many_server_names). */
   sniCount = 0;
+  /** Interned and frozen: shared by every hello with the same list, keep it as is. */
   alpn: string[] | null = null;
   /** supported_versions entries without GREASE values. */
   readonly supportedVersions: number[] = [];
@@ -117,6 +121,15 @@ function skipVector(b: Uint8Array, p: number, end: number, lenBytes: 1 | 2): num
   return next <= end ? next : -1;
 }
 
+function hostName(b: Uint8Array, off: number, len: number): string {
+  return wireName(b, off, len, MAX_NAME);
+}
+
+/** Host names as printed strings, shared across connections. */
+const hostNames = new WireInterner(hostName);
+/** ALPN protocol_name_lists (the extension body) as frozen lists, shared across connections. */
+const alpnLists = new WireInterner(readAlpn);
+
 function readServerName(b: Uint8Array, p: number, end: number, out: ClientHello): void {
   if (p + 2 > end) return;
   const listEnd = Math.min(end, p + 2 + u16(b, p));
@@ -128,25 +141,27 @@ function readServerName(b: Uint8Array, p: number, end: number, out: ClientHello)
       return;
     }
     if (type === 0) {
-      if (out.sni === null) out.sni = wireName(b, p + 3, len, MAX_NAME);
+      if (out.sni === null) out.sni = hostNames.get(b, p + 3, len);
       out.sniCount++;
     }
     p += 3 + len;
   }
 }
 
-/** ALPN protocol_name_list (a list of 1-byte-length strings). */
-function readAlpn(b: Uint8Array, p: number, end: number): string[] {
+/** ALPN protocol_name_list (a list of 1-byte-length strings) in the extension body b[p, p + bodyLen), frozen. */
+function readAlpn(b: Uint8Array, p: number, bodyLen: number): string[] {
   const list: string[] = [];
-  if (p + 2 > end) return list;
-  const listEnd = Math.min(end, p + 2 + u16(b, p));
-  for (p += 2; p < listEnd && list.length < MAX_ALPN; ) {
-    const len = b[p];
-    if (p + 1 + len > listEnd) break;
-    list.push(wireName(b, p + 1, len, MAX_NAME));
-    p += 1 + len;
+  const end = p + bodyLen;
+  if (p + 2 <= end) {
+    const listEnd = Math.min(end, p + 2 + u16(b, p));
+    for (p += 2; p < listEnd && list.length < MAX_ALPN; ) {
+      const len = b[p];
+      if (p + 1 + len > listEnd) break;
+      list.push(hostNames.get(b, p + 1, len));
+      p += 1 + len;
+    }
   }
-  return list;
+  return Object.freeze(list) as string[];
 }
 
 /**
@@ -177,7 +192,7 @@ function clientHelloExtension(b: Uint8Array, type: number, data: number, dataEnd
       readServerName(b, data, dataEnd, out);
       break;
     case EXT_ALPN:
-      out.alpn = readAlpn(b, data, dataEnd);
+      out.alpn = alpnLists.get(b, data, dataEnd - data);
       break;
     case EXT_SUPPORTED_VERSIONS:
       for (let q = data + 1, qEnd = Math.min(dataEnd, data + 1 + b[data]); q + 2 <= qEnd; q += 2) {
@@ -236,7 +251,7 @@ export class ServerHello {
   version = 0;
   cipher = 0;
   helloRetryRequest = false;
-  /** Selected ALPN protocol. */
+  /** Selected ALPN protocol; interned. */
   alpn: string | null = null;
   truncated = false;
 
@@ -272,7 +287,7 @@ export function parseServerHello(b: Uint8Array, off: number, end: number, out: S
 
 function serverHelloExtension(b: Uint8Array, type: number, data: number, dataEnd: number, out: ServerHello): void {
   if (type === EXT_SUPPORTED_VERSIONS && dataEnd - data >= 2) out.version = u16(b, data);
-  else if (type === EXT_ALPN) out.alpn = readAlpn(b, data, dataEnd)[0] ?? null;
+  else if (type === EXT_ALPN) out.alpn = alpnLists.get(b, data, dataEnd - data)[0] ?? null;
 }
 
 // ---------------------------------------------------------------- Certificate (DER)
@@ -524,31 +539,50 @@ export function handleHandshakeMessage(
   return true;
 }
 
+const ENCRYPTED = 1;
+const FAILED = 2;
+const CERTIFICATE_SEEN = 4;
+const SKIP_HANDSHAKES = 8;
+
 /**
- * Walks one direction of a TLS stream prefix. Call feed() each time the
- * contiguous prefix grows; it resumes where it stopped. Bytes before
- * `position` are never needed again, so the caller may drop them and pass
- * the rest with its stream offset as `base`.
- * Handshake record bodies are copied into a bounded buffer (freed whenever it
- * empties) so messages can span records and segments; a Certificate is read
- * as soon as its first certificate has arrived.
+ * Walks one direction of a TLS stream. Call feed() with each run of new
+ * contiguous bytes; it resumes where it stopped. Bytes before `position` are
+ * never needed again, so the caller keeps only the rest (and nothing at all
+ * when the parser took everything, the usual case).
+ * Handshake messages are read in place when a record holds them whole; only
+ * a message spanning records or segments is copied into a buffer (bounded,
+ * sized for that message, freed once it is read). A Certificate is read as
+ * soon as its first certificate has arrived. State between calls is five
+ * fields, so an idle connection costs little.
  */
 export class TlsStreamParser {
   /** Stream offset of the next unread byte. */
   private pos = 0;
   /** Body bytes of the current handshake record still to come. */
   private recordLeft = 0;
+  /** The start of a handshake message that is not complete yet, at hs[0, hsLen); null when none waits. */
   private hs: Uint8Array | null = null;
   private hsLen = 0;
-  private hsOff = 0;
-  private certificateSeen = false;
+  /** ENCRYPTED | FAILED | CERTIFICATE_SEEN | SKIP_HANDSHAKES. */
+  private flags = 0;
+
   /** ChangeCipherSpec or application data seen: the rest of this direction is unreadable. */
-  encrypted = false;
+  get encrypted(): boolean {
+    return (this.flags & ENCRYPTED) !== 0;
+  }
+
   /** The bytes are not TLS (or are malformed): nothing more is parsed. */
-  failed = false;
+  get failed(): boolean {
+    return (this.flags & FAILED) !== 0;
+  }
 
   get done(): boolean {
-    return this.encrypted || this.failed;
+    return (this.flags & (ENCRYPTED | FAILED)) !== 0;
+  }
+
+  /** A Certificate message was read (or its first certificate was). */
+  get certificateSeen(): boolean {
+    return (this.flags & CERTIFICATE_SEEN) !== 0;
   }
 
   /** Stream offset of the first byte still needed. */
@@ -556,29 +590,41 @@ export class TlsStreamParser {
     return this.pos;
   }
 
-  /** Parse new bytes: `stream[0, len)` holds stream offsets [base, base + len) of this direction's contiguous prefix. */
-  feed(stream: Uint8Array, len: number, h: TlsHandshakeHandler, base = 0): void {
-    const end = base + len;
+  /**
+   * No handshake message of this direction is wanted any more: their records
+   * are skipped without buffering; alerts and the switch to encryption are
+   * still seen. May be called from a handler callback.
+   */
+  skipHandshakes(): void {
+    this.flags |= SKIP_HANDSHAKES;
+    this.hs = null;
+    this.hsLen = 0;
+  }
+
+  /** Parse new bytes: b[off, end) holds stream offsets [base, base + end - off), with base <= position. */
+  feed(b: Uint8Array, off: number, end: number, base: number, h: TlsHandshakeHandler): void {
+    const streamEnd = base + end - off;
+    const delta = off - base; // b index of stream offset s: s + delta
     while (!this.done) {
       if (this.recordLeft > 0) {
-        const n = Math.min(this.recordLeft, end - this.pos);
+        const n = Math.min(this.recordLeft, streamEnd - this.pos);
         if (n <= 0) return;
-        this.appendHandshake(stream, this.pos - base, n, h);
+        if (!(this.flags & SKIP_HANDSHAKES)) this.appendHandshake(b, this.pos + delta, n, h);
         this.pos += n;
         this.recordLeft -= n;
         continue;
       }
       const p = this.pos;
-      if (p + 5 > end) return;
-      const at = p - base;
-      const type = stream[at];
-      const recordLen = u16(stream, at + 3);
-      if (type < TLS_CHANGE_CIPHER_SPEC || type > TLS_HEARTBEAT || stream[at + 1] !== 3 || recordLen > MAX_TLS_RECORD) {
-        this.failed = true;
+      if (p + 5 > streamEnd) return;
+      const at = p + delta;
+      const type = b[at];
+      const recordLen = u16(b, at + 3);
+      if (type < TLS_CHANGE_CIPHER_SPEC || type > TLS_HEARTBEAT || b[at + 1] !== 3 || recordLen > MAX_TLS_RECORD) {
+        this.flags |= FAILED;
         return;
       }
       if (type === TLS_CHANGE_CIPHER_SPEC || type === TLS_APPLICATION_DATA) {
-        this.encrypted = true;
+        this.flags |= ENCRYPTED;
         return;
       }
       if (type === TLS_HANDSHAKE) {
@@ -586,45 +632,72 @@ export class TlsStreamParser {
         this.recordLeft = recordLen;
         continue;
       }
-      if (p + 5 + recordLen > end) return; // alert or heartbeat: wait for the whole record
+      if (p + 5 + recordLen > streamEnd) return; // alert or heartbeat: wait for the whole record
       if (type === TLS_ALERT) {
-        for (let a = at + 5; a + 2 <= at + 5 + recordLen; a += 2) h.onAlert(stream[a], stream[a + 1]);
+        for (let a = at + 5; a + 2 <= at + 5 + recordLen; a += 2) h.onAlert(b[a], b[a + 1]);
       }
       this.pos = p + 5 + recordLen;
     }
   }
 
+  /** Handshake record body bytes src[off, off + n): hand over every message they complete, keep the start of the next. */
   private appendHandshake(src: Uint8Array, off: number, n: number, h: TlsHandshakeHandler): void {
-    if (this.hsLen + n > MAX_HANDSHAKE_BUFFER) {
-      this.failed = true;
-      this.hs = null;
+    const end = off + n;
+    if (this.hsLen === 0) {
+      const rest = this.dispatch(src, off, end, h);
+      if (rest < end && !(this.flags & SKIP_HANDSHAKES)) this.keep(src, rest, end);
       return;
     }
-    if (!this.hs || this.hs.length < this.hsLen + n) {
-      const grown = new Uint8Array(Math.min(MAX_HANDSHAKE_BUFFER, Math.max(2048, (this.hsLen + n) * 2)));
+    if (!this.keep(src, off, end)) return;
+    const hs = this.hs!;
+    const rest = this.dispatch(hs, 0, this.hsLen, h);
+    if (this.flags & SKIP_HANDSHAKES) return; // the handler asked for no more (and the buffer is gone)
+    if (rest === this.hsLen) {
+      this.hs = null; // most connections send a few messages: keep no buffer between them
+      this.hsLen = 0;
+    } else if (rest > 0) {
+      hs.copyWithin(0, rest, this.hsLen);
+      this.hsLen -= rest;
+    }
+  }
+
+  /** Append src[from, end) to the waiting message; false (and failed) past MAX_HANDSHAKE_BUFFER. */
+  private keep(src: Uint8Array, from: number, end: number): boolean {
+    const len = this.hsLen + end - from;
+    if (len > MAX_HANDSHAKE_BUFFER) {
+      this.flags |= FAILED;
+      this.hs = null;
+      this.hsLen = 0;
+      return false;
+    }
+    if (!this.hs || this.hs.length < len) {
+      // Sized for the whole message once its header is known, so it is copied into one buffer once.
+      const bodyLen = this.hsLen >= 4 ? u24(this.hs!, 1) : this.hsLen === 0 && end - from >= 4 ? u24(src, from + 1) : 0;
+      const grown = new Uint8Array(Math.min(MAX_HANDSHAKE_BUFFER, Math.max(len, bodyLen + 4, 2 * (this.hs?.length ?? 0))));
       if (this.hs) grown.set(this.hs.subarray(0, this.hsLen));
       this.hs = grown;
     }
-    this.hs.set(src.subarray(off, off + n), this.hsLen);
-    this.hsLen += n;
-    const hs = this.hs;
-    while (this.hsLen - this.hsOff >= 4) {
-      const type = hs[this.hsOff];
-      const body = this.hsOff + 4;
-      const bodyEnd = body + u24(hs, this.hsOff + 1);
-      if (bodyEnd > this.hsLen) {
+    this.hs.set(src.subarray(from, end), this.hsLen);
+    this.hsLen = len;
+    return true;
+  }
+
+  /** Hand the whole messages in b[p, end) to h; returns the offset of the first incomplete one. */
+  private dispatch(b: Uint8Array, p: number, end: number, h: TlsHandshakeHandler): number {
+    while (end - p >= 4 && !(this.flags & SKIP_HANDSHAKES)) {
+      const type = b[p];
+      const body = p + 4;
+      const bodyEnd = body + u24(b, p + 1);
+      if (bodyEnd > end) {
         // A Certificate can be read from its first certificate on; other messages must be whole.
-        if (type === HS_CERTIFICATE && !this.certificateSeen)
-          this.certificateSeen = handleHandshakeMessage(type, hs, body, this.hsLen, false, h);
+        if (type === HS_CERTIFICATE && !this.certificateSeen && handleHandshakeMessage(type, b, body, end, false, h))
+          this.flags |= CERTIFICATE_SEEN;
         break;
       }
-      if (type !== HS_CERTIFICATE || !this.certificateSeen) handleHandshakeMessage(type, hs, body, bodyEnd, true, h);
-      if (type === HS_CERTIFICATE) this.certificateSeen = true;
-      this.hsOff = bodyEnd;
+      if (type !== HS_CERTIFICATE || !this.certificateSeen) handleHandshakeMessage(type, b, body, bodyEnd, true, h);
+      if (type === HS_CERTIFICATE) this.flags |= CERTIFICATE_SEEN;
+      p = bodyEnd;
     }
-    if (this.hsOff === this.hsLen) {
-      this.hsOff = this.hsLen = 0;
-      this.hs = null; // most connections send a few messages: keep no buffer between them
-    }
+    return p;
   }
 }

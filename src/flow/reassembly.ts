@@ -13,13 +13,17 @@
  *   exceeded the least recently used streams are evicted (`evicted`,
  *   counted in `evictions`). A stream whose bytes were all consumed holds
  *   no buffer and counts nothing against the budget.
+ * - Buffers and the range list are made on first need, the buffer small, so
+ *   an idle stream is one small object. A caller that parses in-order
+ *   segments straight from the packet opens a stream only for what it could
+ *   not take (`openAt`: the origin is known and the first bytes are gone).
  */
 
 export const DEFAULT_PREFIX_CAP = 16 * 1024;
 export const DEFAULT_MAX_BUFFERED = 32 * 1024 * 1024;
 /** Filled ranges kept beyond the contiguous end, per stream. */
 const MAX_RANGES = 16;
-const MIN_BUFFER = 1024;
+const MIN_BUFFER = 256;
 
 export interface ReassemblyOptions {
   /** Bytes of each stream to reassemble (default 16 KiB). */
@@ -46,6 +50,17 @@ export class PrefixReassembler {
   /** A new stream (one direction of one flow). `cap` overrides the default prefix length. */
   open(cap = this.cap): StreamPrefix {
     return new StreamPrefix(this, cap);
+  }
+
+  /**
+   * A stream whose origin is already known (sequence number `origin` is
+   * stream offset 0) and whose first `offset` bytes were taken elsewhere:
+   * it continues at `offset`.
+   */
+  openAt(origin: number, offset: number, cap = this.cap): StreamPrefix {
+    const s = new StreamPrefix(this, cap);
+    s.resume(origin, offset);
+    return s;
   }
 
   /** Free a stream's buffer; it accepts nothing more. */
@@ -90,15 +105,15 @@ export class PrefixReassembler {
 
 export class StreamPrefix {
   private buf: Uint8Array | null = null;
-  /** Relative sequence origin: the stream offset of sequence number `base` is 0. */
+  /** Relative sequence origin: the stream offset of sequence number `base` is 0 (int32, so it needs no heap number). */
   private base = 0;
   private started = false;
   /** Stream offset of buf[0] (bytes before it were consumed). */
   private consumed = 0;
   /** Stream offset just past the contiguous data. */
   private contiguousEnd = 0;
-  /** Filled [start, end) stream-offset pairs beyond contiguousEnd, sorted, disjoint. */
-  private readonly ranges: number[] = [];
+  /** Filled [start, end) stream-offset pairs beyond contiguousEnd, sorted, disjoint; made by the first out-of-order segment. */
+  private ranges: number[] | null = null;
   private closed = false;
   /** Segments dropped because too many out-of-order ranges were pending. */
   dropped = 0;
@@ -127,7 +142,14 @@ export class StreamPrefix {
 
   /** Data arrived beyond a hole that is still open. */
   get hasGap(): boolean {
-    return this.ranges.length > 0;
+    return this.ranges !== null && this.ranges.length > 0;
+  }
+
+  /** Start at a known origin with the first `offset` bytes already consumed (see PrefixReassembler.openAt). */
+  resume(origin: number, offset: number): void {
+    this.started = true;
+    this.base = origin | 0;
+    this.consumed = this.contiguousEnd = offset;
   }
 
   /** The contiguous bytes, borrowed: valid until the next segment() or consume(). */
@@ -159,7 +181,7 @@ export class StreamPrefix {
     const first = syn ? (seq + 1) >>> 0 : seq >>> 0;
     if (!this.started) {
       this.started = true;
-      this.base = first;
+      this.base = first | 0;
     }
     if (len <= 0) return 0;
     let start = (first - this.base) | 0; // signed 32-bit distance handles wrap-around
@@ -170,7 +192,7 @@ export class StreamPrefix {
     }
     const end = Math.min(start + len, this.cap);
     if (len <= 0 || end <= this.contiguousEnd) return 0;
-    if (start > this.contiguousEnd && this.ranges.length >= 2 * MAX_RANGES) {
+    if (start > this.contiguousEnd && this.ranges !== null && this.ranges.length >= 2 * MAX_RANGES) {
       this.dropped++;
       return 0;
     }
@@ -178,10 +200,15 @@ export class StreamPrefix {
     if (!this.ensureCapacity(end)) return 0;
     this.writeNew(data, off - start, Math.max(start, this.contiguousEnd), end);
     const before = this.contiguousEnd;
-    this.addRange(Math.max(start, this.contiguousEnd), end);
-    while (this.ranges.length && this.ranges[0] <= this.contiguousEnd) {
-      this.contiguousEnd = Math.max(this.contiguousEnd, this.ranges[1]);
-      this.ranges.splice(0, 2);
+    if (start <= before && !this.hasGap) {
+      this.contiguousEnd = end; // in order with nothing pending: no range bookkeeping
+      return end - before;
+    }
+    this.addRange(Math.max(start, before), end);
+    const ranges = this.ranges!;
+    while (ranges.length && ranges[0] <= this.contiguousEnd) {
+      this.contiguousEnd = Math.max(this.contiguousEnd, ranges[1]);
+      ranges.splice(0, 2);
     }
     return this.contiguousEnd - before;
   }
@@ -189,7 +216,7 @@ export class StreamPrefix {
   /** Called by the owner on release: forget the buffer, return its size. */
   dropBuffer(): number {
     const size = this.freeBuffer();
-    this.ranges.length = 0;
+    this.ranges = null;
     this.closed = true;
     return size;
   }
@@ -202,7 +229,8 @@ export class StreamPrefix {
   }
 
   private bufferEnd(): number {
-    return this.ranges.length ? this.ranges[this.ranges.length - 1] : this.contiguousEnd;
+    const r = this.ranges;
+    return r !== null && r.length ? r[r.length - 1] : this.contiguousEnd;
   }
 
   private ensureCapacity(streamEnd: number): boolean {
@@ -223,10 +251,11 @@ export class StreamPrefix {
    */
   private writeNew(data: Uint8Array, delta: number, from: number, to: number): void {
     const buf = this.buf!;
+    const ranges = this.ranges;
     let cursor = from;
-    for (let i = 0; i < this.ranges.length && cursor < to; i += 2) {
-      const rs = this.ranges[i];
-      const re = this.ranges[i + 1];
+    for (let i = 0; ranges !== null && i < ranges.length && cursor < to; i += 2) {
+      const rs = ranges[i];
+      const re = ranges[i + 1];
       if (re <= cursor) continue;
       if (rs > cursor) buf.set(data.subarray(delta + cursor, delta + Math.min(rs, to)), cursor - this.consumed);
       cursor = Math.max(cursor, re);
@@ -236,7 +265,7 @@ export class StreamPrefix {
 
   /** Insert [s, e) into the sorted range list, merging overlaps and neighbours. */
   private addRange(s: number, e: number): void {
-    const r = this.ranges;
+    const r = (this.ranges ??= []);
     let i = 0;
     while (i < r.length && r[i + 1] < s) i += 2;
     let j = i;

@@ -39,6 +39,10 @@ export interface TlsInfo {
   dtls: boolean;
 }
 
+/**
+ * A flow as analyzers see it. The per-direction tuples are read-only copies
+ * of the table's counters: assign a whole tuple to change one.
+ */
 export interface Flow {
   /** "F1", "F2", ... in order of creation. */
   uid: string;
@@ -58,15 +62,15 @@ export interface Flow {
   firstFrame: number;
   lastFrame: number;
   /** [client, server] */
-  packets: [number, number];
+  packets: readonly [number, number];
   /** Frame bytes (on-wire length) per direction, as tshark conversations count them. */
-  bytes: [number, number];
+  bytes: readonly [number, number];
   /** Transport payload bytes per direction. */
-  payloadBytes: [number, number];
+  payloadBytes: readonly [number, number];
   /** First packet time per direction, null if that direction sent nothing. */
-  dirFirstTs: [number | null, number | null];
+  dirFirstTs: readonly [number | null, number | null];
   /** A few frame numbers for evidence (bounded). */
-  frames: number[];
+  frames: readonly number[];
 
   // ---- TCP ----
   /** Zeek history letters (upper case = originator). */
@@ -84,8 +88,8 @@ export interface Flow {
   /** True if the flow was picked up mid-stream (no SYN seen). */
   midstream: boolean;
   /** Client/server sent a RST / FIN. */
-  rst: [boolean, boolean];
-  fin: [boolean, boolean];
+  rst: readonly [boolean, boolean];
+  fin: readonly [boolean, boolean];
 
   icmpErrors: IcmpErrorEvent[];
 

@@ -19,6 +19,17 @@ export function endpointHash(buf: Uint8Array, off: number, len: number, port: nu
   return h >>> 0;
 }
 
+/**
+ * Endpoint hash of an IPv4 address given as a 32-bit number (the table's fast
+ * path; not equal to endpointHash). Signed result: it stays a small integer.
+ */
+export function endpointHash4(addr: number, port: number, seed: number): number {
+  let h = Math.imul(addr ^ seed, 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h ^ port, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
 /** Combine two endpoint hashes and the protocol, independent of endpoint order. */
 export function combineHash(ha: number, hb: number, proto: number): number {
   const lo = ha < hb ? ha : hb;

@@ -1,33 +1,59 @@
 /**
- * The Flow objects the table creates. A live flow costs memory for as long
- * as it is idle (up to 250 000 of them), so what most flows never use until
- * they end is made on first access: the address byte arrays (the table
- * matches IPv4 addresses as numbers), the RST/FIN flags, tags, notes, ICMP
- * errors and the classification lists. Reading or writing them behaves as
- * plain fields.
+ * The Flow objects the table hands to analyzers. Counters, times, addresses,
+ * evidence frames and the TCP tracker live in the flow's row of the table's
+ * typed-array columns (columns.ts); the object holds what analyzers annotate.
+ * Reading a counter field returns its current value (tuples are fresh copies:
+ * change them by assigning a whole tuple). What most flows never use (tags,
+ * notes, ICMP errors, classification lists, address text) is made on first
+ * access, so an idle live flow costs a few hundred bytes.
  */
 import type { ClassifiedBy, FlowClass } from '../report/schema.js';
+import { formatIp, IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import type { Flow, IcmpErrorEvent, TlsInfo } from './flow.js';
+import { MAX_EVIDENCE_FRAMES } from './flow.js';
+import {
+  detachedRows,
+  F_BYTES,
+  F_DIR_FIRST_TS,
+  F_FIRST_TS,
+  F_LAST_TS,
+  F_PAYLOAD,
+  F_SYN_TO_SYNACK,
+  F_SYN_TS,
+  F_SYNACK_TO_ACK,
+  F_SYNACK_TS,
+  F_WORDS,
+  FlowColumns,
+  META_TCP_TRACKED,
+  U_CLIENT4,
+  U_EVIDENCE,
+  U_EVIDENCE_COUNT,
+  U_FIRST_FRAME,
+  U_LAST_FRAME,
+  U_META,
+  U_PACKETS,
+  U_SERVER4,
+  U_WORDS,
+} from './columns.js';
+import { setTcpFlags, setTcpSynCount, tcpConnState, tcpFlagsOf, tcpSynCounts, udpConnState } from './tcp-state.js';
+
+/** Rarely set annotations, made on first use. */
+interface FlowExtras {
+  tags: Set<string> | null;
+  notes: string[] | null;
+  icmpErrors: IcmpErrorEvent[] | null;
+  classifiedBy: ClassifiedBy[] | null;
+  conflicts: string[] | null;
+  families: string[] | null;
+  /** An explicitly assigned conn_state / uid (tests, hand-made flows). */
+  state: string | null;
+  uid: string | null;
+}
+
+const nullable = (v: number): number | null => (v === v ? v : null);
 
 export class FlowRecord implements Flow {
-  clientIp = '';
-  serverIp = '';
-  lastTs: number;
-  firstFrame = 0;
-  lastFrame = 0;
-  packets: [number, number] = [0, 0];
-  bytes: [number, number] = [0, 0];
-  payloadBytes: [number, number] = [0, 0];
-  dirFirstTs: [number | null, number | null] = [null, null];
-  frames: number[] = [];
   history = '';
-  state = 'OTH';
-  synCount = 0;
-  synAckCount = 0;
-  synToSynAck: number | null = null;
-  synAckToAck: number | null = null;
-  synTs: number | null = null;
-  synAckTs: number | null = null;
   midstream = false;
   tls: TlsInfo | null = null;
   dnsName: string | null = null;
@@ -42,122 +68,335 @@ export class FlowRecord implements Flow {
   vdiProbe: unknown = undefined;
   mediaState: unknown = undefined;
 
-  /** IPv4 addresses as unsigned 32-bit numbers (the table compares these); 0 for IPv6. */
-  client4 = 0;
-  server4 = 0;
-  private clientBytes: Uint8Array | null = null;
-  private serverBytes: Uint8Array | null = null;
-  private lazyRst: [boolean, boolean] | null = null;
-  private lazyFin: [boolean, boolean] | null = null;
-  private lazyTags: Set<string> | null = null;
-  private lazyNotes: string[] | null = null;
-  private lazyIcmpErrors: IcmpErrorEvent[] | null = null;
-  private lazyClassifiedBy: ClassifiedBy[] | null = null;
-  private lazyConflicts: string[] | null = null;
-  private lazyFamilies: string[] | null = null;
+  /** IPv6 client then server address bytes (null for IPv4: the addresses are in the row). */
+  private addr6: Uint8Array | null = null;
+  private clientText: string | null = null;
+  private serverText: string | null = null;
+  private x: FlowExtras | null = null;
 
   constructor(
-    public uid: string,
+    /** Columns holding this flow's row: the table's while live, an arena's once ended. */
+    public c: FlowColumns,
+    public slot: number,
+    /** Creation number: uid "F<id>". */
+    readonly id: number,
     public proto: number,
     public ipVersion: 4 | 6,
     public clientPort: number,
     public serverPort: number,
-    public firstTs: number,
-  ) {
-    this.lastTs = firstTs;
+  ) {}
+
+  /** Move the row into the arena of ended flows (the table is about to reuse the slot). */
+  detach(): void {
+    const slot = detachedRows.takeRow();
+    detachedRows.cols.copyRow(this.c, this.slot, slot);
+    this.c = detachedRows.cols;
+    this.slot = slot;
   }
 
-  /** Take the addresses from `len` bytes at cOff / sOff of buf (copied). */
-  setAddresses(buf: Uint8Array, cOff: number, sOff: number, len: number): void {
-    if (len === 4) {
-      this.client4 = readU32(buf, cOff);
-      this.server4 = readU32(buf, sOff);
-    } else {
-      this.clientBytes = buf.slice(cOff, cOff + len);
-      this.serverBytes = buf.slice(sOff, sOff + len);
-    }
+  /** IPv6 address bytes (client then server, 16 each), copied from buf. */
+  setAddr6(buf: Uint8Array, cOff: number, sOff: number): void {
+    const a = new Uint8Array(32);
+    a.set(buf.subarray(cOff, cOff + 16));
+    a.set(buf.subarray(sOff, sOff + 16), 16);
+    this.addr6 = a;
   }
 
-  get clientAddr(): Uint8Array {
-    return (this.clientBytes ??= u32Bytes(this.client4));
+  private get extras(): FlowExtras {
+    return (this.x ??= { tags: null, notes: null, icmpErrors: null, classifiedBy: null, conflicts: null, families: null, state: null, uid: null });
   }
 
-  get serverAddr(): Uint8Array {
-    return (this.serverBytes ??= u32Bytes(this.server4));
+  private u(i: number): number {
+    return this.c.u32[this.slot * U_WORDS + i];
   }
 
-  get rst(): [boolean, boolean] {
-    return (this.lazyRst ??= [false, false]);
+  private setU(i: number, v: number): void {
+    this.c.u32[this.slot * U_WORDS + i] = v;
   }
 
-  set rst(v: [boolean, boolean]) {
-    this.lazyRst = v;
+  private f(i: number): number {
+    return this.c.f64[this.slot * F_WORDS + i];
   }
 
-  get fin(): [boolean, boolean] {
-    return (this.lazyFin ??= [false, false]);
+  private setF(i: number, v: number): void {
+    this.c.f64[this.slot * F_WORDS + i] = v;
   }
 
-  set fin(v: [boolean, boolean]) {
-    this.lazyFin = v;
+  get uid(): string {
+    return this.x?.uid ?? `F${this.id}`;
   }
 
-  get tags(): Set<string> {
-    return (this.lazyTags ??= new Set());
+  set uid(v: string) {
+    this.extras.uid = v;
   }
 
-  set tags(v: Set<string>) {
-    this.lazyTags = v;
+  /** IPv4 addresses as unsigned 32-bit numbers; 0 for IPv6. */
+  get client4(): number {
+    return this.u(U_CLIENT4);
   }
 
-  get notes(): string[] {
-    return (this.lazyNotes ??= []);
+  get server4(): number {
+    return this.u(U_SERVER4);
   }
 
-  set notes(v: string[]) {
-    this.lazyNotes = v;
+  /** The addresses as signed 32-bit numbers (the table's comparisons). */
+  get client4i(): number {
+    return this.c.i32[this.slot * U_WORDS + U_CLIENT4];
   }
 
-  get icmpErrors(): IcmpErrorEvent[] {
-    return (this.lazyIcmpErrors ??= []);
+  get server4i(): number {
+    return this.c.i32[this.slot * U_WORDS + U_SERVER4];
   }
 
-  set icmpErrors(v: IcmpErrorEvent[]) {
-    this.lazyIcmpErrors = v;
-  }
-
-  get classifiedBy(): ClassifiedBy[] {
-    return (this.lazyClassifiedBy ??= []);
-  }
-
-  set classifiedBy(v: ClassifiedBy[]) {
-    this.lazyClassifiedBy = v;
-  }
-
-  get conflicts(): string[] {
-    return (this.lazyConflicts ??= []);
-  }
-
-  set conflicts(v: string[]) {
-    this.lazyConflicts = v;
-  }
-
-  get families(): string[] {
-    return (this.lazyFamilies ??= []);
-  }
-
-  set families(v: string[]) {
-    this.lazyFamilies = v;
-  }
-
-  /** The IPv6 address bytes (null for IPv4), for the table's comparisons without materialising IPv4 arrays. */
+  /** IPv6 address bytes (null for IPv4). */
   get client6(): Uint8Array | null {
-    return this.ipVersion === 6 ? this.clientBytes : null;
+    return this.addr6 === null ? null : this.addr6.subarray(0, 16);
   }
 
   get server6(): Uint8Array | null {
-    return this.ipVersion === 6 ? this.serverBytes : null;
+    return this.addr6 === null ? null : this.addr6.subarray(16, 32);
   }
+
+  get clientAddr(): Uint8Array {
+    return this.addr6 !== null ? this.addr6.slice(0, 16) : u32Bytes(this.client4);
+  }
+
+  get serverAddr(): Uint8Array {
+    return this.addr6 !== null ? this.addr6.slice(16, 32) : u32Bytes(this.server4);
+  }
+
+  get clientIp(): string {
+    return (this.clientText ??= this.addr6 !== null ? formatIp(this.addr6, 0, 16) : formatIp4(this.client4));
+  }
+
+  set clientIp(v: string) {
+    this.clientText = v;
+  }
+
+  get serverIp(): string {
+    return (this.serverText ??= this.addr6 !== null ? formatIp(this.addr6, 16, 16) : formatIp4(this.server4));
+  }
+
+  set serverIp(v: string) {
+    this.serverText = v;
+  }
+
+  get firstTs(): number {
+    return this.f(F_FIRST_TS);
+  }
+
+  set firstTs(v: number) {
+    this.setF(F_FIRST_TS, v);
+  }
+
+  get lastTs(): number {
+    return this.f(F_LAST_TS);
+  }
+
+  set lastTs(v: number) {
+    this.setF(F_LAST_TS, v);
+  }
+
+  get firstFrame(): number {
+    return this.u(U_FIRST_FRAME);
+  }
+
+  set firstFrame(v: number) {
+    this.setU(U_FIRST_FRAME, v);
+  }
+
+  get lastFrame(): number {
+    return this.u(U_LAST_FRAME);
+  }
+
+  set lastFrame(v: number) {
+    this.setU(U_LAST_FRAME, v);
+  }
+
+  get packets(): readonly [number, number] {
+    return [this.u(U_PACKETS), this.u(U_PACKETS + 1)];
+  }
+
+  set packets(v: readonly [number, number]) {
+    this.setU(U_PACKETS, v[0]);
+    this.setU(U_PACKETS + 1, v[1]);
+  }
+
+  get bytes(): readonly [number, number] {
+    return [this.f(F_BYTES), this.f(F_BYTES + 1)];
+  }
+
+  set bytes(v: readonly [number, number]) {
+    this.setF(F_BYTES, v[0]);
+    this.setF(F_BYTES + 1, v[1]);
+  }
+
+  get payloadBytes(): readonly [number, number] {
+    return [this.f(F_PAYLOAD), this.f(F_PAYLOAD + 1)];
+  }
+
+  set payloadBytes(v: readonly [number, number]) {
+    this.setF(F_PAYLOAD, v[0]);
+    this.setF(F_PAYLOAD + 1, v[1]);
+  }
+
+  get dirFirstTs(): readonly [number | null, number | null] {
+    return [nullable(this.f(F_DIR_FIRST_TS)), nullable(this.f(F_DIR_FIRST_TS + 1))];
+  }
+
+  set dirFirstTs(v: readonly [number | null, number | null]) {
+    this.setF(F_DIR_FIRST_TS, v[0] ?? NaN);
+    this.setF(F_DIR_FIRST_TS + 1, v[1] ?? NaN);
+  }
+
+  /** Evidence frame numbers (a copy). */
+  get frames(): readonly number[] {
+    const n = this.u(U_EVIDENCE_COUNT);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(this.u(U_EVIDENCE + i));
+    return out;
+  }
+
+  set frames(v: readonly number[]) {
+    const n = Math.min(v.length, MAX_EVIDENCE_FRAMES);
+    for (let i = 0; i < n; i++) this.setU(U_EVIDENCE + i, v[i]);
+    this.setU(U_EVIDENCE_COUNT, n);
+  }
+
+  get state(): string {
+    const set = this.x?.state;
+    if (set) return set;
+    if (this.proto === IPPROTO_TCP && (this.u(U_META) & META_TCP_TRACKED) !== 0) return tcpConnState(this);
+    if (this.proto === IPPROTO_UDP) return udpConnState(this);
+    return 'OTH';
+  }
+
+  set state(v: string) {
+    this.extras.state = v;
+  }
+
+  get synCount(): number {
+    return tcpSynCounts(this.c, this.slot)[0];
+  }
+
+  set synCount(v: number) {
+    setTcpSynCount(this.c, this.slot, false, v);
+  }
+
+  get synAckCount(): number {
+    return tcpSynCounts(this.c, this.slot)[1];
+  }
+
+  set synAckCount(v: number) {
+    setTcpSynCount(this.c, this.slot, true, v);
+  }
+
+  get synTs(): number | null {
+    return nullable(this.f(F_SYN_TS));
+  }
+
+  set synTs(v: number | null) {
+    this.setF(F_SYN_TS, v ?? NaN);
+  }
+
+  get synAckTs(): number | null {
+    return nullable(this.f(F_SYNACK_TS));
+  }
+
+  set synAckTs(v: number | null) {
+    this.setF(F_SYNACK_TS, v ?? NaN);
+  }
+
+  get synToSynAck(): number | null {
+    return nullable(this.f(F_SYN_TO_SYNACK));
+  }
+
+  set synToSynAck(v: number | null) {
+    this.setF(F_SYN_TO_SYNACK, v ?? NaN);
+  }
+
+  get synAckToAck(): number | null {
+    return nullable(this.f(F_SYNACK_TO_ACK));
+  }
+
+  set synAckToAck(v: number | null) {
+    this.setF(F_SYNACK_TO_ACK, v ?? NaN);
+  }
+
+  get rst(): readonly [boolean, boolean] {
+    return tcpFlagsOf(this.c, this.slot, true);
+  }
+
+  set rst(v: readonly [boolean, boolean]) {
+    setTcpFlags(this.c, this.slot, true, v);
+  }
+
+  get fin(): readonly [boolean, boolean] {
+    return tcpFlagsOf(this.c, this.slot, false);
+  }
+
+  set fin(v: readonly [boolean, boolean]) {
+    setTcpFlags(this.c, this.slot, false, v);
+  }
+
+  get tags(): Set<string> {
+    const x = this.extras;
+    return (x.tags ??= new Set());
+  }
+
+  set tags(v: Set<string>) {
+    this.extras.tags = v;
+  }
+
+  get notes(): string[] {
+    const x = this.extras;
+    return (x.notes ??= []);
+  }
+
+  set notes(v: string[]) {
+    this.extras.notes = v;
+  }
+
+  get icmpErrors(): IcmpErrorEvent[] {
+    const x = this.extras;
+    return (x.icmpErrors ??= []);
+  }
+
+  set icmpErrors(v: IcmpErrorEvent[]) {
+    this.extras.icmpErrors = v;
+  }
+
+  get classifiedBy(): ClassifiedBy[] {
+    const x = this.extras;
+    return (x.classifiedBy ??= []);
+  }
+
+  set classifiedBy(v: ClassifiedBy[]) {
+    this.extras.classifiedBy = v;
+  }
+
+  get conflicts(): string[] {
+    const x = this.extras;
+    return (x.conflicts ??= []);
+  }
+
+  set conflicts(v: string[]) {
+    this.extras.conflicts = v;
+  }
+
+  get families(): string[] {
+    const x = this.extras;
+    return (x.families ??= []);
+  }
+
+  set families(v: string[]) {
+    this.extras.families = v;
+  }
+}
+
+/** Big-endian 32 bits as a signed integer (stays a small integer in V8). */
+export function readI32(buf: Uint8Array, off: number): number {
+  return (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
 }
 
 export function readU32(buf: Uint8Array, off: number): number {
@@ -166,4 +405,8 @@ export function readU32(buf: Uint8Array, off: number): number {
 
 function u32Bytes(v: number): Uint8Array {
   return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
+
+function formatIp4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }

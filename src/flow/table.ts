@@ -4,13 +4,42 @@
  * the flow they name, idle eviction per protocol class and a hard cap.
  * See docs/flows.md for the rules.
  *
- * Hot path (a packet of a known flow): one hash, one Map lookup, a few field
- * compares and counter updates; no allocation, no strings.
+ * Hot path (a packet of a known flow): one hash, a bucket walk over the
+ * rows of the typed-array columns (columns.ts), counter updates in the row;
+ * no allocation, no strings, no per-flow objects besides the FlowRecord.
  */
 import { MAX_EVIDENCE_FRAMES, type Flow, type IcmpErrorEvent } from './flow.js';
-import { FlowRecord, readU32 } from './record.js';
-import { addrEquals, endpointHash, combineHash, HASH_MASK } from './hash.js';
-import { TcpTracker, udpConnState } from './tcp-state.js';
+import { FlowRecord, readI32 } from './record.js';
+import { addrEquals, endpointHash, endpointHash4, combineHash, HASH_MASK } from './hash.js';
+import { tcpFinished, tcpIsn, tcpPacket } from './tcp-state.js';
+import {
+  detachedRows,
+  F_ACTIVE,
+  F_BYTES,
+  F_DIR_FIRST_TS,
+  F_FIRST_TS,
+  F_LAST_TS,
+  F_PAYLOAD,
+  F_WORDS,
+  FlowColumns,
+  META_CLASS_SHIFT,
+  META_IPV6,
+  META_TCP_TRACKED,
+  U_CHAIN,
+  U_CLIENT4,
+  U_EVIDENCE,
+  U_EVIDENCE_COUNT,
+  U_FIRST_FRAME,
+  U_KEY,
+  U_LAST_FRAME,
+  U_META,
+  U_NEXT,
+  U_PACKETS,
+  U_PORTS,
+  U_PREV,
+  U_SERVER4,
+  U_WORDS,
+} from './columns.js';
 import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
@@ -79,12 +108,6 @@ export const WELL_KNOWN_SERVER_PORTS: readonly number[] = [
 const serverPort = new Uint8Array(65536);
 for (const p of WELL_KNOWN_SERVER_PORTS) serverPort[p] = 1;
 
-/** The flow's client (side 0) or server (side 1) address equals the `len` bytes at buf[off]. */
-function sameAddr(f: FlowRecord, side: 0 | 1, buf: Uint8Array, off: number, len: number): boolean {
-  if (len === 4) return readU32(buf, off) === (side === 0 ? f.client4 : f.server4);
-  return addrEquals(buf, off, (side === 0 ? f.client6 : f.server6)!);
-}
-
 /** The transport header's ports were captured (Wireshark shows ports from a header cut after them too). */
 function hasPorts(view: PacketView): boolean {
   const ipEnd = view.ipOff + view.ipTotalLen;
@@ -92,53 +115,13 @@ function hasPorts(view: PacketView): boolean {
   return view.l4Off !== 0 && view.l4Off + 4 <= end;
 }
 
-/** Table bookkeeping around a Flow: bucket key, LRU links, TCP state. */
-class Entry {
-  prev: Entry | null = null;
-  next: Entry | null = null;
-  /** Max capture time seen when the flow was last active (monotone, so LRU order = time order). */
-  lastActive = 0;
-  live = true;
-  constructor(
-    readonly flow: FlowRecord,
-    readonly key: number,
-    readonly cls: number,
-    readonly tcp: TcpTracker | null,
-  ) {}
-}
-
-/** Doubly-linked LRU list: head = least recently active. */
-class LruList {
-  head: Entry | null = null;
-  tail: Entry | null = null;
-
-  push(e: Entry): void {
-    e.prev = this.tail;
-    e.next = null;
-    if (this.tail) this.tail.next = e;
-    else this.head = e;
-    this.tail = e;
-  }
-
-  remove(e: Entry): void {
-    if (e.prev) e.prev.next = e.next;
-    else this.head = e.next;
-    if (e.next) e.next.prev = e.prev;
-    else this.tail = e.prev;
-    e.prev = e.next = null;
-  }
-
-  touch(e: Entry): void {
-    if (this.tail === e) return;
-    this.remove(e);
-    this.push(e);
-  }
-}
-
 interface FragmentRef {
-  entry: Entry;
+  flow: FlowRecord;
   ipId: number;
 }
+
+/** Rows allocated at first; the columns double when full, up to maxFlows. */
+const INITIAL_ROWS = 1024;
 
 export class FlowTable {
   /** Direction of the last packet given to update(): 0 = client to server, 1 = server to client. */
@@ -158,8 +141,19 @@ export class FlowTable {
   private readonly mask: number;
   private readonly seed: number;
 
-  private readonly buckets = new Map<number, Entry | Entry[]>();
-  private readonly lru: [LruList, LruList, LruList] = [new LruList(), new LruList(), new LruList()];
+  /** Rows of live flows, and the record of each row (undefined when free). */
+  private readonly cols: FlowColumns;
+  private records: (FlowRecord | undefined)[] = [];
+  /** Hash buckets: the first row (slot + 1, 0 = empty) of each chain. */
+  private heads: Int32Array;
+  private headMask: number;
+  /** Free rows below `used`, as a stack. */
+  private free: number[] = [];
+  private used = 0;
+  /** LRU list per protocol class, as slot + 1 (0 = empty): head = least recently active. */
+  private readonly lruHead = new Int32Array(3);
+  private readonly lruTail = new Int32Array(3);
+
   private readonly fragments = new Map<number, FragmentRef>();
   private readonly orphans: IcmpOrphan[] = [];
   private live = 0;
@@ -177,6 +171,10 @@ export class FlowTable {
     this.onNew = opts.onNew;
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
     this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
+    const rows = Math.min(INITIAL_ROWS, this.maxFlows);
+    this.cols = new FlowColumns(rows);
+    this.heads = new Int32Array(bucketsFor(rows));
+    this.headMask = this.heads.length - 1;
   }
 
   /** Live flows. */
@@ -203,7 +201,22 @@ export class FlowTable {
     if (view.ipVersion === 0) return null;
     if (ts > this.maxTs) this.maxTs = ts;
     if (++this.packetsSinceExpiry >= EXPIRY_EVERY_PACKETS || this.maxTs >= this.nextExpiryTs) this.expireIdle();
+    // Fast path: a later packet of a live IPv4 TCP/UDP flow (nearly every packet).
+    const proto = view.proto;
+    if (view.addrLen === 4 && (proto === IPPROTO_UDP || proto === IPPROTO_TCP) && !view.isFragment && !view.icmpInner && hasPorts(view)) {
+      const slot = this.find4(view);
+      if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[this.classOf(slot)] && (view.tcpFlags & TCP_SYN) === 0) {
+        this.touch(slot);
+        const flow = this.records[slot]!;
+        this.count(slot, flow, view, ts, frame, wireLen);
+        return flow;
+      }
+    }
+    return this.updateSlow(view, ts, frame, wireLen);
+  }
 
+  /** New flows, SYNs (port reuse), stale flows, fragments, ICMP errors, IPv6 and other protocols. */
+  private updateSlow(view: PacketView, ts: number, frame: number, wireLen: number): Flow | null {
     if (view.icmpInner) {
       this.attachIcmpError(view, ts, frame);
       return null;
@@ -216,7 +229,7 @@ export class FlowTable {
     const laterFragment = view.isFragment && view.fragOffset > 0;
     let sport = 0;
     let dport = 0;
-    let entry: Entry | null = null;
+    let slot = -1;
     if (usesPorts && !laterFragment) {
       if (!hasPorts(view)) {
         this.unattached++;
@@ -225,116 +238,201 @@ export class FlowTable {
       sport = view.srcPort;
       dport = view.dstPort;
     } else if (laterFragment) {
-      entry = this.findFragmentFlow(view);
+      slot = this.findFragmentFlow(view);
     }
 
-    if (entry === null) {
+    if (slot < 0) {
       const key = this.hashOf(proto, buf, view.srcOff, sport, view.dstOff, dport, addrLen);
-      entry = this.find(key, proto, buf, view.srcOff, view.dstOff, addrLen, sport, dport);
-      if (entry !== null && this.maxTs - entry.lastActive > this.idleS[entry.cls]) {
+      slot = this.find(key, proto, buf, view.srcOff, view.dstOff, addrLen, sport, dport);
+      if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] > this.idleS[this.classOf(slot)]) {
         // Idle longer than the timeout but not yet swept by the amortised expiry.
         this.evictions.idle++;
-        this.end(entry);
-        entry = null;
-      } else if (entry !== null && this.isPortReuse(entry, view)) {
-        this.end(entry);
-        entry = null;
+        this.end(slot);
+        slot = -1;
+      } else if (slot >= 0 && this.isPortReuse(slot, view)) {
+        this.end(slot);
+        slot = -1;
       }
-      if (entry === null) {
-        entry = this.create(key, view, proto, sport, dport, ts, frame, usesPorts && !laterFragment);
-        this.count(entry, view, ts, frame, wireLen);
-        this.onNew?.(entry.flow);
-        this.noteFirstFragment(entry, view);
-        return entry.flow;
+      if (slot < 0) {
+        slot = this.create(key, view, proto, sport, dport, ts, frame, usesPorts && !laterFragment);
+        const flow = this.records[slot]!;
+        this.count(slot, flow, view, ts, frame, wireLen);
+        this.onNew?.(flow);
+        this.noteFirstFragment(flow, view);
+        return flow;
       }
     }
-    this.lru[entry.cls].touch(entry);
-    this.count(entry, view, ts, frame, wireLen);
-    this.noteFirstFragment(entry, view);
-    return entry.flow;
+    this.touch(slot);
+    const flow = this.records[slot]!;
+    this.count(slot, flow, view, ts, frame, wireLen);
+    this.noteFirstFragment(flow, view);
+    return flow;
   }
 
   /** End every live flow (oldest activity first). */
   flush(): void {
-    for (let e = this.oldest(); e !== null; e = this.oldest()) this.end(e);
+    for (let s = this.oldest(); s >= 0; s = this.oldest()) this.end(s);
     this.fragments.clear();
   }
 
+  private classOf(slot: number): number {
+    return (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & 3;
+  }
+
   private hashOf(proto: number, buf: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, len: number): number {
-    const ha = endpointHash(buf, aOff, len, aPort, this.seed);
-    const hb = endpointHash(buf, bOff, len, bPort, this.seed);
+    const ha = len === 4 ? endpointHash4(readI32(buf, aOff), aPort, this.seed) : endpointHash(buf, aOff, len, aPort, this.seed);
+    const hb = len === 4 ? endpointHash4(readI32(buf, bOff), bPort, this.seed) : endpointHash(buf, bOff, len, bPort, this.seed);
     return combineHash(ha, hb, proto) & this.mask;
   }
 
-  /** Look a 5-tuple up in the bucket `key`; sets foundDir. */
-  private find(key: number, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): Entry | null {
-    const b = this.buckets.get(key);
-    if (b === undefined) return null;
-    if (!Array.isArray(b)) return this.matches(b, proto, buf, srcOff, dstOff, addrLen, sport, dport) ? b : null;
-    for (let i = 0; i < b.length; i++) {
-      if (this.matches(b[i], proto, buf, srcOff, dstOff, addrLen, sport, dport)) return b[i];
+  /** The row of an IPv4 TCP/UDP packet's flow, or -1; sets foundDir. */
+  private find4(view: PacketView): number {
+    const buf = view.buf;
+    const src = readI32(buf, view.srcOff);
+    const dst = readI32(buf, view.dstOff);
+    const sport = view.srcPort;
+    const dport = view.dstPort;
+    const proto = view.proto;
+    const key = combineHash(endpointHash4(src, sport, this.seed), endpointHash4(dst, dport, this.seed), proto) & this.mask;
+    const u = this.cols.i32;
+    const fwd = (sport << 16) | dport;
+    const rev = (dport << 16) | sport;
+    for (let next = this.heads[key & this.headMask]; next !== 0; ) {
+      const b = (next - 1) * U_WORDS;
+      if (u[b + U_KEY] === key && (u[b + U_META] & (0xff | META_IPV6)) === proto) {
+        const ports = u[b + U_PORTS];
+        if (ports === fwd && u[b + U_CLIENT4] === src && u[b + U_SERVER4] === dst) {
+          this.foundDir = 0;
+          return next - 1;
+        }
+        if (ports === rev && u[b + U_CLIENT4] === dst && u[b + U_SERVER4] === src) {
+          this.foundDir = 1;
+          return next - 1;
+        }
+      }
+      next = u[b + U_CHAIN];
     }
-    return null;
+    return -1;
   }
 
-  private matches(e: Entry, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): boolean {
-    const f = e.flow;
-    if (f.proto !== proto || (f.ipVersion === 4) !== (addrLen === 4)) return false;
-    if (f.clientPort === sport && f.serverPort === dport && sameAddr(f, 0, buf, srcOff, addrLen) && sameAddr(f, 1, buf, dstOff, addrLen)) {
-      this.foundDir = 0;
-      return true;
+  /** The row of a 5-tuple with hash `key`, or -1; sets foundDir. */
+  private find(key: number, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): number {
+    const u = this.cols.i32;
+    const meta = proto | (addrLen === 4 ? 0 : META_IPV6);
+    const fwd = (sport << 16) | dport;
+    const rev = (dport << 16) | sport;
+    const src4 = addrLen === 4 ? readI32(buf, srcOff) : 0;
+    const dst4 = addrLen === 4 ? readI32(buf, dstOff) : 0;
+    for (let next = this.heads[key & this.headMask]; next !== 0; ) {
+      const slot = next - 1;
+      const b = slot * U_WORDS;
+      next = u[b + U_CHAIN];
+      if (u[b + U_KEY] !== key || (u[b + U_META] & (0xff | META_IPV6)) !== meta) continue;
+      const ports = u[b + U_PORTS];
+      if (addrLen === 4) {
+        if (ports === fwd && u[b + U_CLIENT4] === src4 && u[b + U_SERVER4] === dst4) {
+          this.foundDir = 0;
+          return slot;
+        }
+        if (ports === rev && u[b + U_CLIENT4] === dst4 && u[b + U_SERVER4] === src4) {
+          this.foundDir = 1;
+          return slot;
+        }
+      } else {
+        const f = this.records[slot]!;
+        if (ports === fwd && addrEquals(buf, srcOff, f.client6!) && addrEquals(buf, dstOff, f.server6!)) {
+          this.foundDir = 0;
+          return slot;
+        }
+        if (ports === rev && addrEquals(buf, srcOff, f.server6!) && addrEquals(buf, dstOff, f.client6!)) {
+          this.foundDir = 1;
+          return slot;
+        }
+      }
     }
-    if (f.clientPort === dport && f.serverPort === sport && sameAddr(f, 1, buf, srcOff, addrLen) && sameAddr(f, 0, buf, dstOff, addrLen)) {
-      this.foundDir = 1;
-      return true;
-    }
-    return false;
+    return -1;
   }
 
   /** A new SYN (no ACK) on a finished TCP connection with a different ISN starts a new connection. */
-  private isPortReuse(e: Entry, view: PacketView): boolean {
-    const tcp = e.tcp;
-    if (tcp === null || (view.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN || !tcp.finished()) return false;
-    const isn = tcp.isnOf(this.foundDir);
-    if (isn === view.tcpSeq) return false;
+  private isPortReuse(slot: number, view: PacketView): boolean {
+    if ((this.cols.i32[slot * U_WORDS + U_META] & META_TCP_TRACKED) === 0) return false;
+    if ((view.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN || !tcpFinished(this.cols, slot)) return false;
+    if (tcpIsn(this.cols, slot, this.foundDir) === view.tcpSeq) return false;
     this.portReuses++;
     return true;
   }
 
-  private create(key: number, view: PacketView, proto: number, sport: number, dport: number, ts: number, frame: number, hasPorts: boolean): Entry {
+  private create(key: number, view: PacketView, proto: number, sport: number, dport: number, ts: number, frame: number, hasPorts: boolean): number {
     if (this.live >= this.maxFlows) {
       const victim = this.oldest();
-      if (victim !== null) {
-        victim.flow.evicted = true;
+      if (victim >= 0) {
+        this.records[victim]!.evicted = true;
         this.evictions.cap++;
         this.end(victim);
       }
     }
+    const slot = this.allocRow();
+    const cols = this.cols;
     const buf = view.buf;
     const len = view.addrLen;
     const flip = this.senderIsServer(view, proto, sport, dport, hasPorts);
     const cOff = flip ? view.dstOff : view.srcOff;
     const sOff = flip ? view.srcOff : view.dstOff;
-    const tcp = proto === IPPROTO_TCP && hasPorts ? new TcpTracker() : null;
-    const flow = new FlowRecord(`F${++this.createdCount}`, proto, view.ipVersion as 4 | 6, flip ? dport : sport, flip ? sport : dport, ts);
-    flow.setAddresses(buf, cOff, sOff, len);
-    flow.firstFrame = frame;
-    flow.clientIp = formatIp(buf, cOff, len);
-    flow.serverIp = formatIp(buf, sOff, len);
-    if (tcp !== null) {
+    const tracked = proto === IPPROTO_TCP && hasPorts;
+    const cls = proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : CLASS_OTHER;
+    const clientPort = flip ? dport : sport;
+    const serverPort = flip ? sport : dport;
+
+    cols.clear(slot);
+    const b = slot * U_WORDS;
+    const u = cols.i32;
+    u[b + U_KEY] = key;
+    u[b + U_PORTS] = (clientPort << 16) | serverPort;
+    u[b + U_META] = proto | (len === 4 ? 0 : META_IPV6) | (tracked ? META_TCP_TRACKED : 0) | (cls << META_CLASS_SHIFT);
+    u[b + U_FIRST_FRAME] = frame;
+    cols.f64[slot * F_WORDS + F_FIRST_TS] = ts;
+    cols.f64[slot * F_WORDS + F_LAST_TS] = ts;
+
+    const flow = new FlowRecord(cols, slot, ++this.createdCount, proto, view.ipVersion as 4 | 6, clientPort, serverPort);
+    if (len === 4) {
+      u[b + U_CLIENT4] = readI32(buf, cOff);
+      u[b + U_SERVER4] = readI32(buf, sOff);
+    } else flow.setAddr6(buf, cOff, sOff);
+    if (tracked) {
       flow.midstream = (view.tcpFlags & TCP_SYN) === 0;
       if (flip) flow.history = '^';
     }
-    const cls = proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : CLASS_OTHER;
-    const e = new Entry(flow, key, cls, tcp);
-    const b = this.buckets.get(key);
-    if (b === undefined) this.buckets.set(key, e);
-    else if (Array.isArray(b)) b.push(e);
-    else this.buckets.set(key, [b, e]);
-    this.lru[cls].push(e);
+    this.records[slot] = flow;
+
+    const h = key & this.headMask;
+    u[b + U_CHAIN] = this.heads[h];
+    this.heads[h] = slot + 1;
+    this.lruPush(slot, cls);
     this.live++;
     this.foundDir = flip ? 1 : 0;
-    return e;
+    return slot;
+  }
+
+  /** A free row, growing the columns (and rehashing) when all are in use. */
+  private allocRow(): number {
+    if (this.free.length > 0) return this.free.pop()!;
+    if (this.used === this.cols.capacity) this.grow();
+    return this.used++;
+  }
+
+  private grow(): void {
+    const rows = Math.min(this.cols.capacity * 2, Math.max(this.maxFlows, this.cols.capacity + 1));
+    this.cols.grow(rows);
+    this.heads = new Int32Array(bucketsFor(rows));
+    this.headMask = this.heads.length - 1;
+    const u = this.cols.i32;
+    for (let slot = 0; slot < this.used; slot++) {
+      if (this.records[slot] === undefined) continue;
+      const b = slot * U_WORDS;
+      const h = u[b + U_KEY] & this.headMask;
+      u[b + U_CHAIN] = this.heads[h];
+      this.heads[h] = slot + 1;
+    }
   }
 
   /** Orientation of a new flow's first packet: true when its sender is the server. */
@@ -350,50 +448,97 @@ export class FlowTable {
   }
 
   /** Count one packet into a flow (direction = this.foundDir). */
-  private count(e: Entry, view: PacketView, ts: number, frame: number, wireLen: number): void {
-    const f = e.flow;
+  private count(slot: number, flow: FlowRecord, view: PacketView, ts: number, frame: number, wireLen: number): void {
     const dir = this.foundDir;
     this.dir = dir;
-    e.lastActive = this.maxTs;
-    if (ts > f.lastTs) f.lastTs = ts;
-    f.lastFrame = frame;
-    f.packets[dir]++;
-    f.bytes[dir] += wireLen;
-    f.payloadBytes[dir] += view.payloadWireLen;
-    if (f.dirFirstTs[dir] === null) f.dirFirstTs[dir] = ts;
-    const tcp = e.tcp;
-    const control = tcp !== null && (view.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0;
-    if (f.frames.length < FIRST_EVIDENCE_FRAMES || (control && f.frames.length < MAX_EVIDENCE_FRAMES)) f.frames.push(frame);
-    if (tcp !== null) {
-      // Later fragments and headers cut before the flags are counted, not tracked.
-      if (view.tcpHeaderLen !== 0 && !(view.isFragment && view.fragOffset > 0)) {
-        tcp.packet(f, dir, view.tcpFlags, view.tcpSeq, view.tcpWindow, view.payloadWireLen, ts);
-      }
-    } else if (f.proto === IPPROTO_UDP) f.state = udpConnState(f);
+    // Signed view: counters and frame numbers stay small integers (readers use the unsigned view).
+    const u = this.cols.i32;
+    const f = this.cols.f64;
+    const b = slot * U_WORDS;
+    const fb = slot * F_WORDS;
+    f[fb + F_ACTIVE] = this.maxTs;
+    if (ts > f[fb + F_LAST_TS]) f[fb + F_LAST_TS] = ts;
+    u[b + U_LAST_FRAME] = frame;
+    u[b + U_PACKETS + dir]++;
+    f[fb + F_BYTES + dir] += wireLen;
+    f[fb + F_PAYLOAD + dir] += view.payloadWireLen;
+    if (f[fb + F_DIR_FIRST_TS + dir] !== f[fb + F_DIR_FIRST_TS + dir]) f[fb + F_DIR_FIRST_TS + dir] = ts;
+    const tracked = (u[b + U_META] & META_TCP_TRACKED) !== 0;
+    const n = u[b + U_EVIDENCE_COUNT];
+    if (n < FIRST_EVIDENCE_FRAMES || (n < MAX_EVIDENCE_FRAMES && tracked && (view.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
+      u[b + U_EVIDENCE + n] = frame;
+      u[b + U_EVIDENCE_COUNT] = n + 1;
+    }
+    // Later fragments and headers cut before the flags are counted, not tracked.
+    if (tracked && view.tcpHeaderLen !== 0 && !(view.isFragment && view.fragOffset > 0)) {
+      tcpPacket(flow, dir, view.tcpFlags, view.tcpSeq, view.tcpWindow, view.payloadWireLen, ts);
+    }
+  }
+
+  // ---- LRU lists (slot + 1 links in the rows) ----
+
+  private lruPush(slot: number, cls: number): void {
+    const u = this.cols.i32;
+    const b = slot * U_WORDS;
+    const tail = this.lruTail[cls];
+    u[b + U_PREV] = tail;
+    u[b + U_NEXT] = 0;
+    if (tail !== 0) u[(tail - 1) * U_WORDS + U_NEXT] = slot + 1;
+    else this.lruHead[cls] = slot + 1;
+    this.lruTail[cls] = slot + 1;
+  }
+
+  private lruRemove(slot: number, cls: number): void {
+    const u = this.cols.i32;
+    const b = slot * U_WORDS;
+    const prev = u[b + U_PREV];
+    const next = u[b + U_NEXT];
+    if (prev !== 0) u[(prev - 1) * U_WORDS + U_NEXT] = next;
+    else this.lruHead[cls] = next;
+    if (next !== 0) u[(next - 1) * U_WORDS + U_PREV] = prev;
+    else this.lruTail[cls] = prev;
+  }
+
+  /** Move a flow to the most recently active end of its list. */
+  private touch(slot: number): void {
+    const cls = this.classOf(slot);
+    if (this.lruTail[cls] === slot + 1) return;
+    this.lruRemove(slot, cls);
+    this.lruPush(slot, cls);
   }
 
   /** Remove a flow from the table and report it. */
-  private end(e: Entry): void {
-    if (!e.live) return;
-    e.live = false;
-    this.lru[e.cls].remove(e);
-    const b = this.buckets.get(e.key);
-    if (b === e) this.buckets.delete(e.key);
-    else if (Array.isArray(b)) {
-      const i = b.indexOf(e);
-      if (i >= 0) b.splice(i, 1);
-      if (b.length === 1) this.buckets.set(e.key, b[0]);
+  private end(slot: number): void {
+    const flow = this.records[slot];
+    if (flow === undefined) return;
+    const u = this.cols.i32;
+    const b = slot * U_WORDS;
+    this.lruRemove(slot, this.classOf(slot));
+    const h = u[b + U_KEY] & this.headMask;
+    if (this.heads[h] === slot + 1) this.heads[h] = u[b + U_CHAIN];
+    else {
+      let prev = this.heads[h];
+      while (prev !== 0 && u[(prev - 1) * U_WORDS + U_CHAIN] !== slot + 1) prev = u[(prev - 1) * U_WORDS + U_CHAIN];
+      if (prev !== 0) u[(prev - 1) * U_WORDS + U_CHAIN] = u[b + U_CHAIN];
     }
+    this.records[slot] = undefined;
     this.live--;
-    this.onEnd(e.flow);
+    flow.detach();
+    this.free.push(slot);
+    this.onEnd(flow);
   }
 
-  /** Least recently active live flow across the protocol classes. */
-  private oldest(): Entry | null {
-    let best: Entry | null = null;
-    for (const list of this.lru) {
-      const h = list.head;
-      if (h !== null && (best === null || h.lastActive < best.lastActive)) best = h;
+  /** Least recently active live flow across the protocol classes, or -1. */
+  private oldest(): number {
+    let best = -1;
+    let bestTs = Infinity;
+    const f = this.cols.f64;
+    for (let cls = 0; cls < 3; cls++) {
+      const h = this.lruHead[cls];
+      if (h !== 0 && (best < 0 || f[(h - 1) * F_WORDS + F_ACTIVE] < bestTs)) {
+        best = h - 1;
+        bestTs = f[best * F_WORDS + F_ACTIVE];
+      }
     }
     return best;
   }
@@ -402,11 +547,10 @@ export class FlowTable {
     this.packetsSinceExpiry = 0;
     this.nextExpiryTs = this.maxTs + 1;
     for (let cls = 0; cls < 3; cls++) {
-      const list = this.lru[cls];
       const limit = this.maxTs - this.idleS[cls];
-      for (let h = list.head; h !== null && h.lastActive < limit; h = list.head) {
+      for (let h = this.lruHead[cls]; h !== 0 && this.cols.f64[(h - 1) * F_WORDS + F_ACTIVE] < limit; h = this.lruHead[cls]) {
         this.evictions.idle++;
-        this.end(h);
+        this.end(h - 1);
       }
     }
   }
@@ -420,28 +564,30 @@ export class FlowTable {
   }
 
   /** Remember the flow of a first fragment so the later ones (no ports) join it. */
-  private noteFirstFragment(e: Entry, view: PacketView): void {
+  private noteFirstFragment(flow: FlowRecord, view: PacketView): void {
     if (!view.isFragment || view.fragOffset !== 0) return;
     const key = this.fragmentKey(view);
     if (this.fragments.size >= MAX_FRAGMENT_REFS && !this.fragments.has(key)) {
       const oldest = this.fragments.keys().next();
       if (!oldest.done) this.fragments.delete(oldest.value);
     }
-    this.fragments.set(key, { entry: e, ipId: view.ipId });
+    this.fragments.set(key, { flow, ipId: view.ipId });
   }
 
-  private findFragmentFlow(view: PacketView): Entry | null {
+  /** The live row of a later fragment's datagram, or -1; sets foundDir. */
+  private findFragmentFlow(view: PacketView): number {
     const ref = this.fragments.get(this.fragmentKey(view));
-    if (ref === undefined || !ref.entry.live || ref.ipId !== view.ipId) return null;
-    const f = ref.entry.flow;
+    if (ref === undefined || ref.ipId !== view.ipId) return -1;
+    const f = ref.flow;
+    if (f.c !== this.cols || this.records[f.slot] !== f) return -1;
     const buf = view.buf;
     const len = view.addrLen;
-    if (f.proto !== view.proto || (f.ipVersion === 4) !== (len === 4)) return null;
+    if (f.proto !== view.proto || (f.ipVersion === 4) !== (len === 4)) return -1;
     if (sameAddr(f, 0, buf, view.srcOff, len) && sameAddr(f, 1, buf, view.dstOff, len)) this.foundDir = 0;
     else if (sameAddr(f, 1, buf, view.srcOff, len) && sameAddr(f, 0, buf, view.dstOff, len)) this.foundDir = 1;
-    else return null;
-    if (this.maxTs - ref.entry.lastActive > this.idleS[ref.entry.cls]) return null;
-    return ref.entry;
+    else return -1;
+    if (this.maxTs - this.cols.f64[f.slot * F_WORDS + F_ACTIVE] > this.idleS[this.classOf(f.slot)]) return -1;
+    return f.slot;
   }
 
   // ---- ICMP errors ----
@@ -454,14 +600,14 @@ export class FlowTable {
     const sport = usesPorts ? view.innerSrcPort : 0;
     const dport = usesPorts ? view.innerDstPort : 0;
     const buf = view.buf;
-    let e: Entry | null = null;
+    let slot = -1;
     if (innerLen > 0) {
       const key = this.hashOf(proto, buf, view.innerSrcOff, sport, view.innerDstOff, dport, innerLen);
-      e = this.find(key, proto, buf, view.innerSrcOff, view.innerDstOff, innerLen, sport, dport);
+      slot = this.find(key, proto, buf, view.innerSrcOff, view.innerDstOff, innerLen, sport, dport);
     }
     const reporter = formatIp(buf, view.srcOff, view.addrLen);
-    if (e !== null) {
-      const errors = e.flow.icmpErrors;
+    if (slot >= 0) {
+      const errors = this.records[slot]!.icmpErrors;
       if (errors.length < MAX_ICMP_ERRORS_PER_FLOW) {
         const ev: IcmpErrorEvent = { ts, frame, version, type: view.icmpType, code: view.icmpCode, reporter };
         errors.push(ev);
@@ -486,7 +632,20 @@ export class FlowTable {
   }
 }
 
-/** A fresh Flow record with every counter zero and every annotation unset (addresses copied). */
+/** Hash buckets for `rows` rows: a power of two, at least twice the rows. */
+function bucketsFor(rows: number): number {
+  let n = 16;
+  while (n < rows * 2) n *= 2;
+  return n;
+}
+
+/** The flow's client (side 0) or server (side 1) address equals the `len` bytes at buf[off]. */
+function sameAddr(f: FlowRecord, side: 0 | 1, buf: Uint8Array, off: number, len: number): boolean {
+  if (len === 4) return readI32(buf, off) === (side === 0 ? f.client4i : f.server4i);
+  return addrEquals(buf, off, (side === 0 ? f.client6 : f.server6)!);
+}
+
+/** A stand-alone Flow record (not in a table) with every counter zero and every annotation unset (addresses copied). */
 export function newFlow(
   uid: string,
   proto: number,
@@ -496,12 +655,25 @@ export function newFlow(
   clientPort: number,
   serverPort: number,
   ts: number,
-): Flow {
-  const len = clientAddr.length;
-  const both = new Uint8Array(2 * len);
-  both.set(clientAddr);
-  both.set(serverAddr, len);
-  const flow = new FlowRecord(uid, proto, ipVersion, clientPort, serverPort, ts);
-  flow.setAddresses(both, 0, len, len);
+): FlowRecord {
+  const slot = detachedRows.takeRow();
+  const cols = detachedRows.cols;
+  const id = /^F\d+$/.test(uid) ? Number(uid.slice(1)) : 0;
+  const flow = new FlowRecord(cols, slot, id, proto, ipVersion, clientPort, serverPort);
+  if (flow.uid !== uid) flow.uid = uid;
+  if (clientAddr.length === 4) {
+    cols.i32[slot * U_WORDS + U_CLIENT4] = readI32(clientAddr, 0);
+    cols.i32[slot * U_WORDS + U_SERVER4] = readI32(serverAddr, 0);
+  } else {
+    const both = new Uint8Array(32);
+    both.set(clientAddr);
+    both.set(serverAddr, 16);
+    flow.setAddr6(both, 0, 16);
+  }
+  const tracked = proto === IPPROTO_TCP;
+  cols.i32[slot * U_WORDS + U_META] = proto | (clientAddr.length === 4 ? 0 : META_IPV6) | (tracked ? META_TCP_TRACKED : 0);
+  cols.i32[slot * U_WORDS + U_PORTS] = (clientPort << 16) | serverPort;
+  flow.firstTs = ts;
+  flow.lastTs = ts;
   return flow;
 }

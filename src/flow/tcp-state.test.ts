@@ -1,26 +1,50 @@
 import { describe, expect, it } from 'vitest';
 import { newFlow } from './table.js';
-import { TcpTracker, udpConnState } from './tcp-state.js';
-import type { Flow } from './flow.js';
+import { tcpCounters, tcpFinished, tcpPacket, udpConnState } from './tcp-state.js';
+import type { FlowRecord } from './record.js';
+
+/** The tracker of one stand-alone flow (its state lives in the flow's row). */
+class Tracker {
+  constructor(private readonly flow: FlowRecord) {}
+  packet(dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
+    tcpPacket(this.flow, dir, flags, seq, window, len, ts);
+  }
+  get retransmits() {
+    return tcpCounters(this.flow).retransmits;
+  }
+  get zeroWindows() {
+    return tcpCounters(this.flow).zeroWindows;
+  }
+  get isn() {
+    return tcpCounters(this.flow).isn;
+  }
+  finished(): boolean {
+    return tcpFinished(this.flow.c, this.flow.slot);
+  }
+}
 
 /** One segment: direction (C = originator, s = responder), flags letters, payload length, seq. */
 type Seg = [dir: 'C' | 's', flags: string, len?: number, seq?: number];
 
 const FLAG_BITS: Record<string, number> = { F: 1, S: 2, R: 4, P: 8, A: 16 };
 
-function run(segs: Seg[], history = ''): { flow: Flow; tcp: TcpTracker } {
+function run(segs: Seg[], history = ''): { flow: FlowRecord; tcp: Tracker } {
   const flow = newFlow('F1', 6, 4, new Uint8Array(4), new Uint8Array(4), 50000, 443, 0);
   flow.history = history;
-  const tcp = new TcpTracker();
+  const tcp = new Tracker(flow);
   const nextSeq = [1000, 9000];
   segs.forEach(([d, flags, len = 0, seq], i) => {
     const dir = d === 'C' ? 0 : 1;
     let bits = 0;
     for (const ch of flags) bits |= FLAG_BITS[ch];
     const s = seq ?? nextSeq[dir];
-    flow.packets[dir]++;
-    flow.payloadBytes[dir] += len;
-    tcp.packet(flow, dir, bits, s, 65535, len, i * 0.01);
+    const packets = [...flow.packets] as [number, number];
+    const payload = [...flow.payloadBytes] as [number, number];
+    packets[dir]++;
+    payload[dir] += len;
+    flow.packets = packets;
+    flow.payloadBytes = payload;
+    tcp.packet(dir, bits, s, 65535, len, i * 0.01);
     nextSeq[dir] = s + len + (bits & 2 ? 1 : 0) + (bits & 1 ? 1 : 0);
   });
   return { flow, tcp };
@@ -83,11 +107,12 @@ describe('conn_state (Zeek conn.zeek rules)', () => {
   it('UDP states follow which sides sent', () => {
     const f = newFlow('F1', 17, 4, new Uint8Array(4), new Uint8Array(4), 5000, 53, 0);
     expect(udpConnState(f)).toBe('OTH');
-    f.packets[0] = 1;
+    f.packets = [1, 0];
     expect(udpConnState(f)).toBe('S0');
-    f.packets[1] = 1;
+    expect(f.state).toBe('S0');
+    f.packets = [1, 1];
     expect(udpConnState(f)).toBe('SF');
-    f.packets[0] = 0;
+    f.packets = [0, 1];
     expect(udpConnState(f)).toBe('SHR');
   });
 });
@@ -95,14 +120,14 @@ describe('conn_state (Zeek conn.zeek rules)', () => {
 describe('handshake fields', () => {
   it('counts SYN retransmissions and measures both handshake RTTs from the first SYN and first SYN-ACK', () => {
     const flow = newFlow('F1', 6, 4, new Uint8Array(4), new Uint8Array(4), 50000, 443, 0);
-    const tcp = new TcpTracker();
-    tcp.packet(flow, 0, 2, 100, 65535, 0, 10.0);
-    tcp.packet(flow, 0, 2, 100, 65535, 0, 11.0);
-    tcp.packet(flow, 0, 2, 100, 65535, 0, 13.0);
-    tcp.packet(flow, 1, 18, 500, 65535, 0, 13.25);
-    tcp.packet(flow, 1, 18, 500, 65535, 0, 14.25);
-    tcp.packet(flow, 0, 16, 101, 65535, 0, 14.5);
-    tcp.packet(flow, 0, 16, 101, 65535, 0, 15);
+    const tcp = new Tracker(flow);
+    tcp.packet(0, 2, 100, 65535, 0, 10.0);
+    tcp.packet(0, 2, 100, 65535, 0, 11.0);
+    tcp.packet(0, 2, 100, 65535, 0, 13.0);
+    tcp.packet(1, 18, 500, 65535, 0, 13.25);
+    tcp.packet(1, 18, 500, 65535, 0, 14.25);
+    tcp.packet(0, 16, 101, 65535, 0, 14.5);
+    tcp.packet(0, 16, 101, 65535, 0, 15);
     expect(flow.synCount).toBe(3);
     expect(flow.synAckCount).toBe(2);
     expect(flow.synToSynAck).toBeCloseTo(3.25, 9);
@@ -143,11 +168,11 @@ describe('history extras', () => {
 
   it('marks zero-window advertisements W/w', () => {
     const flow = newFlow('F1', 6, 4, new Uint8Array(4), new Uint8Array(4), 50000, 443, 0);
-    const tcp = new TcpTracker();
-    tcp.packet(flow, 0, 2, 0, 65535, 0, 0);
-    tcp.packet(flow, 1, 18, 0, 65535, 0, 0);
-    tcp.packet(flow, 0, 16, 1, 0, 0, 0);
-    tcp.packet(flow, 1, 16, 1, 0, 0, 0);
+    const tcp = new Tracker(flow);
+    tcp.packet(0, 2, 0, 65535, 0, 0);
+    tcp.packet(1, 18, 0, 65535, 0, 0);
+    tcp.packet(0, 16, 1, 0, 0, 0);
+    tcp.packet(1, 16, 1, 0, 0, 0);
     expect(flow.history).toBe('ShAWaw');
     expect(tcp.zeroWindows).toEqual([1, 1]);
   });

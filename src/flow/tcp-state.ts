@@ -3,9 +3,25 @@
  * an endpoint state machine per direction, the history string, and conn_state
  * computed from the two endpoint states exactly as base/protocols/conn/main.zeek
  * does. Direction 0 = originator (client), 1 = responder (server).
- * No allocation per packet: history letters are added at most a few times per flow.
+ *
+ * The tracker's state lives in the flow's row of the flow columns (TCP_WORDS
+ * words from U_TCP), so a TCP flow has no tracker object; these functions work
+ * on a FlowRecord's row. No allocation per packet: history letters are added
+ * at most a few times per flow.
  */
 import type { Flow } from './flow.js';
+import type { FlowRecord } from './record.js';
+import type { FlowColumns } from './columns.js';
+import {
+  F_SYN_TO_SYNACK,
+  F_SYN_TS,
+  F_SYNACK_TO_ACK,
+  F_SYNACK_TS,
+  F_PAYLOAD,
+  F_WORDS,
+  U_TCP,
+  U_WORDS,
+} from './columns.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/view.js';
 
 // Zeek's TCP_ENDPOINT_* states.
@@ -34,225 +50,252 @@ const L_MULTI = 7;
 /** Zeek's RSTOS0 test on the history: originator SYN, then its RST, no SYN-ACK/ACK/FIN/... in between. */
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
-// Slots of TcpTracker.v, two per field (index + direction): one array of doubles
-// per tracker instead of nine small arrays, because every live TCP flow has one.
-const STATE = 0;
-const PREV_STATE = 2;
+// Words of the tracker (relative to U_TCP), two per per-direction field (+ dir).
+const T_STATE = 0;
+const T_PREV_STATE = 2;
 /** Highest sequence number + 1 seen per direction (retransmission detection). */
-const LAST_SEQ = 4;
-/** 1 once LAST_SEQ is set. */
-const SEQ_INIT = 6;
-/** Initial sequence number of each side's first SYN, -1 if none (port-reuse detection). */
-const ISN = 8;
+const T_LAST_SEQ = 4;
+/** Initial sequence number of each side's first SYN (valid with FL_ISN). */
+const T_ISN = 6;
 /** Retransmitted-payload packets and zero-window advertisements per direction. */
-const RETRANSMITS = 10;
-const ZERO_WINDOWS = 12;
-// Logarithmic history thresholds (Zeek: 1, 10, 100, ...).
-const RX_THRESHOLD = 14;
-const ZW_THRESHOLD = 16;
+const T_RETRANSMITS = 8;
+const T_ZERO_WINDOWS = 10;
+/** Logarithmic history thresholds as powers of ten (Zeek: 1, 10, 100, ...). */
+const T_RX_EXP = 12;
+const T_ZW_EXP = 14;
+const T_FLAGS = 16;
+const T_HISTORY_BITS = 17;
+const T_SYNS = 18;
+const T_SYNACKS = 19;
 
-export class TcpTracker {
-  private readonly v: number[] = [
-    TCP_INACTIVE, TCP_INACTIVE, TCP_INACTIVE, TCP_INACTIVE, 0, 0, 0, 0, -1, -1, 0, 0, 0, 0, 1, 1, 1, 1,
-  ];
-  private historyBits = 0;
+// T_FLAGS bits (<< dir).
+const FL_SEQ_INIT = 1;
+const FL_ISN = 4;
+const FL_FIN = 16;
+const FL_RST = 64;
 
-  /** Endpoint state and previous state per direction. */
-  get state(): [number, number] {
-    return [this.v[STATE], this.v[STATE + 1]];
-  }
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
-  get prevState(): [number, number] {
-    return [this.v[PREV_STATE], this.v[PREV_STATE + 1]];
-  }
+/**
+ * Account one TCP segment sent in direction `dir`. `len` is the payload length on the wire.
+ * Updates flow.history and the handshake fields.
+ */
+export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
+  const u = flow.c.u32;
+  const t = flow.slot * U_WORDS + U_TCP;
+  const syn = (flags & TCP_SYN) !== 0;
+  const ack = (flags & TCP_ACK) !== 0;
+  const fin = (flags & TCP_FIN) !== 0;
+  const rst = (flags & TCP_RST) !== 0;
+  const peer = (1 - dir) as 0 | 1;
 
-  /** Initial sequence number of each side's first SYN, -1 if none (port-reuse detection). */
-  get isn(): [number, number] {
-    return [this.v[ISN], this.v[ISN + 1]];
-  }
+  // History (Zeek update_history).
+  const controlBits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+  if (controlBits > 1) letterOnce(flow, u, t, fin && rst ? L_FINRST : L_MULTI, dir);
+  else if (syn) letterOnce(flow, u, t, ack ? L_SYNACK : L_SYN, dir);
+  else if (fin) letterOnce(flow, u, t, L_FIN, dir);
+  else if (rst) letterOnce(flow, u, t, L_RST, dir);
+  else if (len > 0) letterOnce(flow, u, t, L_DATA, dir);
+  else if (ack) letterOnce(flow, u, t, L_ACK, dir);
 
-  isnOf(dir: 0 | 1): number {
-    return this.v[ISN + dir];
-  }
-
-  /** Retransmitted-payload packets and zero-window advertisements per direction. */
-  get retransmits(): [number, number] {
-    return [this.v[RETRANSMITS], this.v[RETRANSMITS + 1]];
-  }
-
-  get zeroWindows(): [number, number] {
-    return [this.v[ZERO_WINDOWS], this.v[ZERO_WINDOWS + 1]];
-  }
-
-  /** True once the connection has finished (either side reset, or both closed). */
-  finished(): boolean {
-    const o = this.v[STATE];
-    const r = this.v[STATE + 1];
-    return o === TCP_RESET || r === TCP_RESET || (o === TCP_CLOSED && r === TCP_CLOSED);
-  }
-
-  /**
-   * Account one TCP segment sent in direction `dir`. `len` is the payload length on the wire.
-   * Updates flow.history, flow.state and the handshake fields.
-   */
-  packet(flow: Flow, dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
-    const syn = (flags & TCP_SYN) !== 0;
-    const ack = (flags & TCP_ACK) !== 0;
-    const fin = (flags & TCP_FIN) !== 0;
-    const rst = (flags & TCP_RST) !== 0;
-    const peer = (1 - dir) as 0 | 1;
-
-    // History (Zeek update_history).
-    const controlBits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-    if (controlBits > 1) this.letterOnce(flow, fin && rst ? L_FINRST : L_MULTI, dir);
-    else if (syn) this.letterOnce(flow, ack ? L_SYNACK : L_SYN, dir);
-    else if (fin) this.letterOnce(flow, L_FIN, dir);
-    else if (rst) this.letterOnce(flow, L_RST, dir);
-    else if (len > 0) this.letterOnce(flow, L_DATA, dir);
-    else if (ack) this.letterOnce(flow, L_ACK, dir);
-
-    // Zero windows are boring with/after a RST or after the peer's FIN (Zeek update_window).
-    if (window === 0 && !rst && this.v[STATE + peer] !== TCP_CLOSED && this.v[STATE + dir] !== TCP_RESET) {
-      this.v[ZERO_WINDOWS + dir]++;
-      if (this.v[ZERO_WINDOWS + dir] === this.v[ZW_THRESHOLD + dir]) {
-        this.v[ZW_THRESHOLD + dir] *= 10;
-        flow.history += dir === 0 ? 'W' : 'w';
-      }
-    }
-
-    // Handshake counters and RTTs.
-    if (syn && !ack && dir === 0) {
-      flow.synCount++;
-      if (flow.synTs === null) flow.synTs = ts;
-    } else if (syn && ack && dir === 1) {
-      flow.synAckCount++;
-      if (flow.synAckTs === null) {
-        flow.synAckTs = ts;
-        if (flow.synTs !== null) flow.synToSynAck = ts - flow.synTs;
-      }
-    } else if (!syn && ack && dir === 0 && flow.synAckTs !== null && flow.synAckToAck === null) {
-      flow.synAckToAck = ts - flow.synAckTs;
-    }
-    if (syn && this.v[ISN + dir] === -1) this.v[ISN + dir] = seq;
-    if (fin) flow.fin[dir] = true;
-    if (rst) flow.rst[dir] = true;
-
-    this.trackSequence(flow, dir, syn, fin, rst, seq, len);
-    this.updateStateMachine(dir, peer, syn, ack, fin, rst, len);
-    flow.state = this.connState(flow);
-  }
-
-  /** Zeek update_last_seq: payload that does not advance the highest sequence is a retransmission. */
-  private trackSequence(flow: Flow, dir: 0 | 1, syn: boolean, fin: boolean, rst: boolean, seq: number, len: number): void {
-    let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
-    if (rst) segLen -= len;
-    const end = (seq + segLen) >>> 0;
-    if (this.v[SEQ_INIT + dir] === 0) {
-      this.v[SEQ_INIT + dir] = 1;
-      this.v[LAST_SEQ + dir] = syn ? end : seq;
-    }
-    const delta = (end - this.v[LAST_SEQ + dir]) | 0;
-    if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return;
-    if (this.v[STATE + dir] === TCP_RESET) return;
-    if (delta > 0) this.v[LAST_SEQ + dir] = end;
-    else if (len > 0) {
-      this.v[RETRANSMITS + dir]++;
-      if (this.v[RETRANSMITS + dir] === this.v[RX_THRESHOLD + dir]) {
-        this.v[RX_THRESHOLD + dir] *= 10;
-        flow.history += dir === 0 ? 'T' : 't';
-      }
+  // Zero windows are boring with/after a RST or after the peer's FIN (Zeek update_window).
+  if (window === 0 && !rst && u[t + T_STATE + peer] !== TCP_CLOSED && u[t + T_STATE + dir] !== TCP_RESET) {
+    const n = ++u[t + T_ZERO_WINDOWS + dir];
+    if (n === POW10[u[t + T_ZW_EXP + dir]]) {
+      u[t + T_ZW_EXP + dir]++;
+      flow.history += dir === 0 ? 'W' : 'w';
     }
   }
 
-  private letterOnce(flow: Flow, letter: number, dir: 0 | 1): void {
-    const bit = 1 << (letter * 2 + dir);
-    if (this.historyBits & bit) return;
-    this.historyBits |= bit;
-    const ch = LETTERS[letter];
-    flow.history += dir === 0 ? ch : ch.toLowerCase();
+  // Handshake counters and RTTs.
+  if (syn || ack) handshake(flow, u, t, dir, syn, ack, ts);
+  if (syn && (u[t + T_FLAGS] & (FL_ISN << dir)) === 0) {
+    u[t + T_FLAGS] |= FL_ISN << dir;
+    u[t + T_ISN + dir] = seq;
   }
+  if (fin) u[t + T_FLAGS] |= FL_FIN << dir;
+  if (rst) u[t + T_FLAGS] |= FL_RST << dir;
 
-  private setState(dir: 0 | 1, s: number): void {
-    this.v[PREV_STATE + dir] = this.v[STATE + dir];
-    this.v[STATE + dir] = s;
+  trackSequence(flow, u, t, dir, syn, fin, rst, seq, len);
+  updateStateMachine(u, t, dir, peer, syn, ack, fin, rst, len);
+}
+
+function handshake(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, syn: boolean, ack: boolean, ts: number): void {
+  const f = flow.c.f64;
+  const fb = flow.slot * F_WORDS;
+  if (syn && !ack && dir === 0) {
+    u[t + T_SYNS]++;
+    if (f[fb + F_SYN_TS] !== f[fb + F_SYN_TS]) f[fb + F_SYN_TS] = ts;
+  } else if (syn && ack && dir === 1) {
+    u[t + T_SYNACKS]++;
+    if (f[fb + F_SYNACK_TS] !== f[fb + F_SYNACK_TS]) {
+      f[fb + F_SYNACK_TS] = ts;
+      // NaN when no SYN was seen: no RTT.
+      f[fb + F_SYN_TO_SYNACK] = ts - f[fb + F_SYN_TS];
+    }
+  } else if (!syn && ack && dir === 0) {
+    const synAck = f[fb + F_SYNACK_TS];
+    if (synAck === synAck && f[fb + F_SYNACK_TO_ACK] !== f[fb + F_SYNACK_TO_ACK]) f[fb + F_SYNACK_TO_ACK] = ts - synAck;
   }
+}
 
-  /** Zeek TCPSessionAdapter::UpdateStateMachine, without the sequence-number sanity checks. */
-  private updateStateMachine(dir: 0 | 1, peer: 0 | 1, syn: boolean, ack: boolean, fin: boolean, rst: boolean, len: number): void {
-    const isOrig = dir === 0;
-    switch (this.v[STATE + dir]) {
-      case TCP_INACTIVE: {
-        if (syn) {
-          if (isOrig) this.setState(dir, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
-          else {
-            if (this.v[STATE + peer] === TCP_SYN_SENT) this.setState(peer, TCP_ESTABLISHED);
-            this.setState(dir, TCP_ESTABLISHED);
-          }
+/** Zeek update_last_seq: payload that does not advance the highest sequence is a retransmission. */
+function trackSequence(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, syn: boolean, fin: boolean, rst: boolean, seq: number, len: number): void {
+  let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
+  if (rst) segLen -= len;
+  const end = (seq + segLen) >>> 0;
+  if ((u[t + T_FLAGS] & (FL_SEQ_INIT << dir)) === 0) {
+    u[t + T_FLAGS] |= FL_SEQ_INIT << dir;
+    u[t + T_LAST_SEQ + dir] = syn ? end : seq;
+  }
+  const delta = (end - u[t + T_LAST_SEQ + dir]) | 0;
+  if ((syn || rst) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA)) return;
+  if (u[t + T_STATE + dir] === TCP_RESET) return;
+  if (delta > 0) u[t + T_LAST_SEQ + dir] = end;
+  else if (len > 0) {
+    const n = ++u[t + T_RETRANSMITS + dir];
+    if (n === POW10[u[t + T_RX_EXP + dir]]) {
+      u[t + T_RX_EXP + dir]++;
+      flow.history += dir === 0 ? 'T' : 't';
+    }
+  }
+}
+
+function letterOnce(flow: FlowRecord, u: Uint32Array, t: number, letter: number, dir: 0 | 1): void {
+  const bit = 1 << (letter * 2 + dir);
+  if (u[t + T_HISTORY_BITS] & bit) return;
+  u[t + T_HISTORY_BITS] |= bit;
+  const ch = LETTERS[letter];
+  flow.history += dir === 0 ? ch : ch.toLowerCase();
+}
+
+function setState(u: Uint32Array, t: number, dir: 0 | 1, s: number): void {
+  u[t + T_PREV_STATE + dir] = u[t + T_STATE + dir];
+  u[t + T_STATE + dir] = s;
+}
+
+/** Zeek TCPSessionAdapter::UpdateStateMachine, without the sequence-number sanity checks. */
+function updateStateMachine(u: Uint32Array, t: number, dir: 0 | 1, peer: 0 | 1, syn: boolean, ack: boolean, fin: boolean, rst: boolean, len: number): void {
+  const isOrig = dir === 0;
+  switch (u[t + T_STATE + dir]) {
+    case TCP_INACTIVE: {
+      if (syn) {
+        if (isOrig) setState(u, t, dir, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
+        else {
+          if (u[t + T_STATE + peer] === TCP_SYN_SENT) setState(u, t, peer, TCP_ESTABLISHED);
+          setState(u, t, dir, TCP_ESTABLISHED);
         }
-        if (fin) this.setState(dir, TCP_CLOSED);
-        if (rst) this.setState(dir, TCP_RESET);
-        if (this.v[STATE + dir] === TCP_INACTIVE) {
-          if (!isOrig && len === 0 && this.v[STATE] === TCP_SYN_SENT) {
-            // Some stacks ACK a SYN before answering it: not a partial connection.
-          } else if (ack && this.v[STATE + peer] === TCP_ESTABLISHED) {
-            // Missed the SYN but saw the SYN-ACK and now an ACK: established.
-            this.setState(dir, TCP_ESTABLISHED);
-          } else this.setState(dir, TCP_PARTIAL);
-        }
-        break;
       }
-      case TCP_SYN_SENT:
-      case TCP_SYN_ACK_SENT:
-        if (fin) this.setState(dir, TCP_CLOSED);
-        if (rst) this.setState(dir, TCP_RESET);
-        break;
-      case TCP_ESTABLISHED:
-      case TCP_PARTIAL:
-        if (syn && this.v[STATE + dir] === TCP_PARTIAL && this.v[STATE + peer] === TCP_INACTIVE && !ack) {
-          this.setState(dir, TCP_SYN_SENT);
-        }
-        if (fin && !rst) {
-          this.setState(dir, TCP_CLOSED);
-          // The peer sent FIN then RST: that was a normal termination.
-          if (this.v[STATE + peer] === TCP_RESET && this.v[PREV_STATE + peer] === TCP_CLOSED) this.setState(peer, TCP_CLOSED);
-        }
-        if (rst) this.setState(dir, TCP_RESET);
-        break;
-      case TCP_CLOSED:
-        // After a complete FIN exchange a RST does not change the state.
-        if (rst && this.v[STATE + peer] !== TCP_CLOSED) this.setState(dir, TCP_RESET);
-        break;
-      case TCP_RESET:
-        break;
+      if (fin) setState(u, t, dir, TCP_CLOSED);
+      if (rst) setState(u, t, dir, TCP_RESET);
+      if (u[t + T_STATE + dir] === TCP_INACTIVE) {
+        if (!isOrig && len === 0 && u[t + T_STATE] === TCP_SYN_SENT) {
+          // Some stacks ACK a SYN before answering it: not a partial connection.
+        } else if (ack && u[t + T_STATE + peer] === TCP_ESTABLISHED) {
+          // Missed the SYN but saw the SYN-ACK and now an ACK: established.
+          setState(u, t, dir, TCP_ESTABLISHED);
+        } else setState(u, t, dir, TCP_PARTIAL);
+      }
+      break;
     }
+    case TCP_SYN_SENT:
+    case TCP_SYN_ACK_SENT:
+      if (fin) setState(u, t, dir, TCP_CLOSED);
+      if (rst) setState(u, t, dir, TCP_RESET);
+      break;
+    case TCP_ESTABLISHED:
+    case TCP_PARTIAL:
+      if (syn && u[t + T_STATE + dir] === TCP_PARTIAL && u[t + T_STATE + peer] === TCP_INACTIVE && !ack) {
+        setState(u, t, dir, TCP_SYN_SENT);
+      }
+      if (fin && !rst) {
+        setState(u, t, dir, TCP_CLOSED);
+        // The peer sent FIN then RST: that was a normal termination.
+        if (u[t + T_STATE + peer] === TCP_RESET && u[t + T_PREV_STATE + peer] === TCP_CLOSED) setState(u, t, peer, TCP_CLOSED);
+      }
+      if (rst) setState(u, t, dir, TCP_RESET);
+      break;
+    case TCP_CLOSED:
+      // After a complete FIN exchange a RST does not change the state.
+      if (rst && u[t + T_STATE + peer] !== TCP_CLOSED) setState(u, t, dir, TCP_RESET);
+      break;
+    case TCP_RESET:
+      break;
   }
+}
 
-  /** conn_state from base/protocols/conn/main.zeek. */
-  connState(flow: Flow): string {
-    const os = this.v[STATE];
-    const rs = this.v[STATE + 1];
-    const oInactive = os === TCP_INACTIVE || os === TCP_PARTIAL;
-    const rInactive = rs === TCP_INACTIVE || rs === TCP_PARTIAL;
-    if (rs === TCP_RESET) {
-      if (
-        os === TCP_SYN_SENT ||
-        os === TCP_SYN_ACK_SENT ||
-        (os === TCP_RESET && flow.payloadBytes[0] === 0 && flow.payloadBytes[1] === 0)
-      )
-        return 'REJ';
-      return oInactive ? 'RSTRH' : 'RSTR';
-    }
-    if (os === TCP_RESET) {
-      if (rInactive) return RSTOS0_HISTORY.test(flow.history) ? 'RSTOS0' : 'OTH';
-      return 'RSTO';
-    }
-    if (rs === TCP_CLOSED && os === TCP_CLOSED) return 'SF';
-    if (os === TCP_CLOSED) return rInactive ? 'SH' : 'S2';
-    if (rs === TCP_CLOSED) return oInactive ? 'SHR' : 'S3';
-    if (os === TCP_SYN_SENT && rs === TCP_INACTIVE) return 'S0';
-    if (os === TCP_ESTABLISHED && rs === TCP_ESTABLISHED) return 'S1';
-    return 'OTH';
+/** True once the connection in row `slot` has finished (either side reset, or both closed). */
+export function tcpFinished(cols: FlowColumns, slot: number): boolean {
+  const t = slot * U_WORDS + U_TCP;
+  const o = cols.u32[t + T_STATE];
+  const r = cols.u32[t + T_STATE + 1];
+  return o === TCP_RESET || r === TCP_RESET || (o === TCP_CLOSED && r === TCP_CLOSED);
+}
+
+/** Initial sequence number of side `dir`'s first SYN, -1 if none (port-reuse detection). */
+export function tcpIsn(cols: FlowColumns, slot: number, dir: 0 | 1): number {
+  const t = slot * U_WORDS + U_TCP;
+  return cols.u32[t + T_FLAGS] & (FL_ISN << dir) ? cols.u32[t + T_ISN + dir] : -1;
+}
+
+/** Client/server sent a FIN / RST (flag words of the row). */
+export function tcpFlagsOf(cols: FlowColumns, slot: number, rst: boolean): [boolean, boolean] {
+  const fl = cols.u32[slot * U_WORDS + U_TCP + T_FLAGS];
+  const bit = rst ? FL_RST : FL_FIN;
+  return [(fl & bit) !== 0, (fl & (bit << 1)) !== 0];
+}
+
+export function setTcpFlags(cols: FlowColumns, slot: number, rst: boolean, v: readonly [boolean, boolean]): void {
+  const i = slot * U_WORDS + U_TCP + T_FLAGS;
+  const bit = rst ? FL_RST : FL_FIN;
+  cols.u32[i] = (cols.u32[i] & ~(bit | (bit << 1))) | (v[0] ? bit : 0) | (v[1] ? bit << 1 : 0);
+}
+
+/** SYNs sent by the client, SYN-ACKs by the server. */
+export function tcpSynCounts(cols: FlowColumns, slot: number): [number, number] {
+  const t = slot * U_WORDS + U_TCP;
+  return [cols.u32[t + T_SYNS], cols.u32[t + T_SYNACKS]];
+}
+
+export function setTcpSynCount(cols: FlowColumns, slot: number, synAck: boolean, n: number): void {
+  cols.u32[slot * U_WORDS + U_TCP + (synAck ? T_SYNACKS : T_SYNS)] = n;
+}
+
+/** Diagnostics of the tracker: retransmitted-payload packets, zero-window advertisements and ISNs per direction. */
+export function tcpCounters(flow: FlowRecord): { retransmits: [number, number]; zeroWindows: [number, number]; isn: [number, number] } {
+  const u = flow.c.u32;
+  const t = flow.slot * U_WORDS + U_TCP;
+  return {
+    retransmits: [u[t + T_RETRANSMITS], u[t + T_RETRANSMITS + 1]],
+    zeroWindows: [u[t + T_ZERO_WINDOWS], u[t + T_ZERO_WINDOWS + 1]],
+    isn: [tcpIsn(flow.c, flow.slot, 0), tcpIsn(flow.c, flow.slot, 1)],
+  };
+}
+
+/** conn_state from base/protocols/conn/main.zeek. */
+export function tcpConnState(flow: FlowRecord): string {
+  const u = flow.c.u32;
+  const t = flow.slot * U_WORDS + U_TCP;
+  const os = u[t + T_STATE];
+  const rs = u[t + T_STATE + 1];
+  const oInactive = os === TCP_INACTIVE || os === TCP_PARTIAL;
+  const rInactive = rs === TCP_INACTIVE || rs === TCP_PARTIAL;
+  if (rs === TCP_RESET) {
+    const fb = flow.slot * F_WORDS;
+    const f = flow.c.f64;
+    if (os === TCP_SYN_SENT || os === TCP_SYN_ACK_SENT || (os === TCP_RESET && f[fb + F_PAYLOAD] === 0 && f[fb + F_PAYLOAD + 1] === 0)) return 'REJ';
+    return oInactive ? 'RSTRH' : 'RSTR';
   }
+  if (os === TCP_RESET) {
+    if (rInactive) return RSTOS0_HISTORY.test(flow.history) ? 'RSTOS0' : 'OTH';
+    return 'RSTO';
+  }
+  if (rs === TCP_CLOSED && os === TCP_CLOSED) return 'SF';
+  if (os === TCP_CLOSED) return rInactive ? 'SH' : 'S2';
+  if (rs === TCP_CLOSED) return oInactive ? 'SHR' : 'S3';
+  if (os === TCP_SYN_SENT && rs === TCP_INACTIVE) return 'S0';
+  if (os === TCP_ESTABLISHED && rs === TCP_ESTABLISHED) return 'S1';
+  return 'OTH';
 }
 
 /** conn_state for UDP (Zeek: an endpoint is active once it sent a packet). */

@@ -113,6 +113,56 @@ describe('TunnelAnalyzer', () => {
   });
 });
 
+describe('probe state per flow', () => {
+  /** The report, and what each flow held in flow.tunnelProbe when it ended. */
+  async function probe(packets: Uint8Array[]) {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-'));
+    const file = join(dir, 'x.pcap');
+    writeFileSync(file, buildPcap(packets.map((data, i): WrittenPacket => ({ ts: 1_700_000_000 + i * 0.02, data }))));
+    const tunnel = new TunnelAnalyzer();
+    const heldAtEnd: unknown[] = [];
+    await runAnalyzers(file, [tunnel], (flow) => heldAtEnd.push(flow.tunnelProbe));
+    return { report: tunnel.report(), held: heldAtEnd.map((p) => typeof p) };
+  }
+
+  it('keeps an undecided flow that showed nothing as a count, not an object', async () => {
+    const { report, held } = await probe([
+      udpPacket('10.1.2.15', 40000, '10.0.0.53', 53, new Uint8Array(40).fill(7)),
+      udpPacket('10.0.0.53', 53, '10.1.2.15', 40000, new Uint8Array(56).fill(9)),
+    ]);
+    expect(report.detections).toEqual([]);
+    expect(held).toEqual(['number']);
+  });
+
+  it('frees a flow judged after its probe packets', async () => {
+    const packets = Array.from({ length: 40 }, (_, i) => udpPacket('10.1.2.15', 10000, '168.86.130.4', 10000, rtp({ pt: 0, seq: i, ts: i * 160, ssrc: 1 })));
+    expect((await probe(packets)).held).toEqual(['symbol']);
+  });
+
+  it('follows what an early packet started: an OpenVPN reset answered after plain packets', async () => {
+    const sid = [1, 2, 3, 4, 5, 6, 7, 8];
+    const reset = (op: number) => Uint8Array.from([op << 3, ...sid, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const { report, held } = await probe([
+      udpPacket('10.1.2.15', 40001, '198.51.100.9', 1194, reset(7)),
+      udpPacket('10.1.2.15', 40001, '198.51.100.9', 1194, new Uint8Array(30)),
+      udpPacket('198.51.100.9', 1194, '10.1.2.15', 40001, reset(8)),
+    ]);
+    expect(report.detections.map((d) => [d.type, d.frames])).toEqual([['openvpn', [1, 3]]]);
+    expect(held).toEqual(['object']);
+  });
+
+  it('counts an ESP-in-UDP run that starts after a plain packet', async () => {
+    const esp = (seq: number) => Uint8Array.from([0, 0, 0x10, 0, 0, 0, 0, seq, ...new Array(24).fill(0xab)]);
+    const { report } = await probe([
+      udpPacket('10.1.2.15', 4500, '198.51.100.9', 4500, new Uint8Array(8)),
+      udpPacket('10.1.2.15', 4500, '198.51.100.9', 4500, esp(1)),
+      udpPacket('10.1.2.15', 4500, '198.51.100.9', 4500, esp(2)),
+      udpPacket('10.1.2.15', 4500, '198.51.100.9', 4500, esp(3)),
+    ]);
+    expect(report.detections.map((d) => [d.type, d.frames])).toEqual([['ipsec', [4]]]);
+  });
+});
+
 describe('TLS over TCP', () => {
   /** Handshake start of a TLS connection to `sni`, then one more client segment; TLS runs before tunnel, as in the engine. */
   async function tlsFlow(sni: string) {

@@ -280,7 +280,7 @@ const L2TP_PORT = 1701;
  * (suricata-verify decode-l2tp-v3-13) and the common default show.
  */
 export function innerPacket(view: PacketView): InnerPacket | null {
-  if (view.ipVersion === 0 || view.isFragment || view.payloadOff === 0) return null;
+  if (view.ipVersion === 0 || !mayCarryPacket(view) || view.isFragment || view.payloadOff === 0) return null;
   const buf = view.buf;
   const off = view.payloadOff;
   const len = view.payloadLen;
@@ -310,11 +310,23 @@ export function innerPacket(view: PacketView): InnerPacket | null {
       // Session header: 32-bit session id; 0 marks a control message.
       if (len < 4 + 14 || be32(buf, off) === 0) return null;
       return { off: off + 4, end, kind: 'ethernet' };
-    case IPPROTO_UDP:
-      if (view.srcPort !== L2TP_PORT && view.dstPort !== L2TP_PORT) return null;
-      return l2tpInner(buf, off, len);
     default:
-      return null;
+      return l2tpInner(buf, off, len);
+  }
+}
+
+/** The protocols and port that can carry a packet: the only ones worth a closer look (nearly every packet is neither). */
+function mayCarryPacket(view: PacketView): boolean {
+  switch (view.proto) {
+    case IPPROTO_GRE:
+    case IPPROTO_IPIP:
+    case IPPROTO_IPV6:
+    case IPPROTO_L2TP:
+      return true;
+    case IPPROTO_UDP:
+      return view.srcPort === L2TP_PORT || view.dstPort === L2TP_PORT;
+    default:
+      return false;
   }
 }
 
@@ -366,11 +378,25 @@ interface Probe {
   dtls: [number, number] | null;
   /** TCP: bit per direction whose first payload has been looked at. */
   tcpFirst: number;
-  frames: number[];
+  /** Evidence frames, made on first use. */
+  frames: number[] | null;
 }
+
+/**
+ * What flow.tunnelProbe holds:
+ * - undefined: the flow was not seen yet (or was never probed: MAX_PROBES);
+ * - a number: an undecided flow that showed nothing but its counts (seen | tcpFirst << COUNTS_TCP_SHIFT),
+ *   which is most flows: no object per flow while it is probed;
+ * - a Probe: a flow that showed something to follow up (IKE, an OpenVPN reset, WireGuard, ESP, DTLS, a detection);
+ * - PROBED: judged with nothing found.
+ */
+type Held = number | Probe | typeof PROBED | undefined;
 
 /** In flow.tunnelProbe once a flow has been judged and nothing was found: its probe is freed. */
 const PROBED = Symbol('tunnel-probed');
+
+/** seen < PROBE_PACKETS fits below this bit. */
+const COUNTS_TCP_SHIFT = 6;
 
 /** Per direction: receiver index, last counter, length of the run. */
 interface WireGuardRuns {
@@ -389,34 +415,55 @@ function tcpSettled(flow: Flow, probe: Probe): boolean {
   return flow.proto === IPPROTO_TCP && probe.tcpFirst === 3 && probe.ovpnOp === 0 && flow.tls?.sni != null;
 }
 
-function newProbe(): Probe {
-  return {
-    seen: 0,
-    done: false,
-    detection: null,
-    ike: false,
-    ovpnOp: 0,
-    ovpnSidHi: 0,
-    ovpnSidLo: 0,
-    ovpnFrame: 0,
-    wgInitIndex: -1,
-    wgInitDir: -1,
-    wgInitFrame: 0,
-    wg: null,
-    espSpi: 0,
-    espSeq: 0,
-    espRun: 0,
-    dtls: null,
-    tcpFirst: 0,
-    frames: [],
-  };
+/** Set `p` to the state of a flow held as counts (0 for a new flow). */
+function loadCounts(p: Probe, counts: number): Probe {
+  p.seen = counts & ((1 << COUNTS_TCP_SHIFT) - 1);
+  p.done = false;
+  p.detection = null;
+  p.ike = false;
+  p.ovpnOp = 0;
+  p.ovpnSidHi = 0;
+  p.ovpnSidLo = 0;
+  p.ovpnFrame = 0;
+  p.wgInitIndex = -1;
+  p.wgInitDir = -1;
+  p.wgInitFrame = 0;
+  p.wg = null;
+  p.espSpi = 0;
+  p.espSeq = 0;
+  p.espRun = 0;
+  p.dtls = null;
+  p.tcpFirst = counts >>> COUNTS_TCP_SHIFT;
+  p.frames = null;
+  return p;
+}
+
+/** The probe as counts if that is all it holds, else -1. */
+function asCounts(p: Probe): number {
+  const onlyCounts =
+    !p.done &&
+    p.detection === null &&
+    !p.ike &&
+    p.ovpnOp === 0 &&
+    p.wgInitIndex < 0 &&
+    p.wg === null &&
+    p.espRun === 0 &&
+    p.dtls === null &&
+    p.frames === null;
+  return onlyCounts ? p.seen | (p.tcpFirst << COUNTS_TCP_SHIFT) : -1;
+}
+
+function framesOf(p: Probe): number[] {
+  return (p.frames ??= []);
 }
 
 export class TunnelAnalyzer implements Analyzer {
   readonly name = 'tunnel';
   private readonly internal: IpMatcher | null;
-  /** Live flows holding a probe (or PROBED) in flow.tunnelProbe. */
+  /** Live flows holding something in flow.tunnelProbe. */
   private probes = 0;
+  /** The probe of a flow held as counts, for the length of one packet. */
+  private readonly scratch = loadCounts({} as Probe, 0);
   /** Inner flow → uid of the tunnel flow it came out of. */
   private readonly innerOf = new Map<Flow, string>();
   private readonly byTunnelUid = new Map<string, TunnelDetection>();
@@ -435,33 +482,40 @@ export class TunnelAnalyzer implements Analyzer {
   }
 
   onPacket(ctx: PacketContext): void {
-    const { view, flow } = ctx;
+    const flow = ctx.flow;
     if (ctx.depth === 0) {
       this.outerFlow = flow;
-      if (view.mplsCount > 0) this.noteMpls(ctx);
+      if (ctx.view.mplsCount > 0) this.noteMpls(ctx);
     } else if (flow && this.outerFlow && !this.innerOf.has(flow) && this.innerOf.size < MAX_PROBES) {
       this.innerOf.set(flow, this.outerFlow.uid);
     }
     if (!flow) return;
-    let probe = flow.tunnelProbe as Probe | typeof PROBED | undefined;
-    if (probe === PROBED) return;
-    if (probe === undefined) {
-      if (this.probes >= MAX_PROBES) {
-        this.probesSkipped++;
-        return;
+    const held = flow.tunnelProbe as Held;
+    if (held === PROBED) return;
+    let probe: Probe;
+    if (typeof held === 'object') {
+      probe = held;
+      if (probe.done) return;
+    } else {
+      if (held === undefined) {
+        if (this.probes >= MAX_PROBES) {
+          this.probesSkipped++;
+          return;
+        }
+        this.probes++;
       }
-      probe = newProbe();
-      flow.tunnelProbe = probe;
-      this.probes++;
+      probe = loadCounts(this.scratch, held ?? 0);
     }
-    if (probe.done) return;
     this.inspect(ctx, flow, probe);
     const detection = probe.detection;
-    if (detection) flow.tags.add(`vpn:${detection.type}`);
     // IKE alone keeps being probed: ESP-in-UDP on the same NAT-T flow upgrades it to ipsec.
     if ((detection && detection.type !== 'ike') || probe.seen >= PROBE_PACKETS || tcpSettled(flow, probe)) probe.done = true;
     // Judged with nothing found: nothing to keep (a detection is needed at the flow's end).
     if (probe.done && !detection) flow.tunnelProbe = PROBED;
+    else if (probe === this.scratch) {
+      const counts = asCounts(probe);
+      flow.tunnelProbe = counts >= 0 ? counts : { ...probe };
+    }
   }
 
   private inspect(ctx: PacketContext, flow: Flow, probe: Probe): void {
@@ -556,7 +610,8 @@ export class TunnelAnalyzer implements Analyzer {
     if ((sport === 443 || dport === 443) && isDtlsRecord(buf, off, len)) {
       const dtls = (probe.dtls ??= [0, 0]);
       dtls[dir]++;
-      if (probe.frames.length < MAX_EVIDENCE_FRAMES) probe.frames.push(ctx.frame);
+      const frames = framesOf(probe);
+      if (frames.length < MAX_EVIDENCE_FRAMES) frames.push(ctx.frame);
       if (dtls[0] > 0 && dtls[1] > 0 && dtls[0] + dtls[1] >= 3)
         this.detect(probe, flow, ctx, 'ssl-vpn', 'DTLS on UDP 443 in both directions (the data channel of AnyConnect/GlobalProtect-style SSL VPNs)');
     }
@@ -611,7 +666,7 @@ export class TunnelAnalyzer implements Analyzer {
     const first = OVPN_NAMES[probe.ovpnOp];
     const sid = `${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`;
     if (ctx.dir === SERVER && key === 0 && isServerReset(op)) {
-      probe.frames.push(probe.ovpnFrame);
+      framesOf(probe).push(probe.ovpnFrame);
       return this.detect(probe, flow, ctx, 'openvpn', `OpenVPN over ${transport}: ${first} answered by ${OVPN_NAMES[op]}`);
     }
     if (
@@ -620,7 +675,7 @@ export class TunnelAnalyzer implements Analyzer {
       hi === probe.ovpnSidHi &&
       lo === probe.ovpnSidLo
     ) {
-      probe.frames.push(probe.ovpnFrame);
+      framesOf(probe).push(probe.ovpnFrame);
       return this.detect(probe, flow, ctx, 'openvpn', `OpenVPN over ${transport}: ${first} then control packets with the same session id ${sid}`);
     }
   }
@@ -637,7 +692,7 @@ export class TunnelAnalyzer implements Analyzer {
       probe.wgInitDir = dir;
       probe.wgInitFrame = ctx.frame;
     } else if (type === 2 && probe.wgInitIndex >= 0 && dir !== probe.wgInitDir && le32(buf, off + 8) === probe.wgInitIndex) {
-      probe.frames.push(probe.wgInitFrame);
+      framesOf(probe).push(probe.wgInitFrame);
       return this.detect(probe, flow, ctx, name, `${label}: handshake initiation (148 bytes) answered by a response (92 bytes) naming its sender index`);
     }
     if (type !== 4) {
@@ -652,18 +707,23 @@ export class TunnelAnalyzer implements Analyzer {
     else wg.run[dir] = 1;
     wg.recv[dir] = recv;
     wg.counter[dir] = counter;
-    if (wg.run[dir] === 1 && probe.frames.length < MAX_EVIDENCE_FRAMES) probe.frames.push(ctx.frame);
+    if (wg.run[dir] === 1) {
+      const frames = framesOf(probe);
+      if (frames.length < MAX_EVIDENCE_FRAMES) frames.push(ctx.frame);
+    }
     if (wg.run[dir] >= WG_DATA_RUN)
       this.detect(probe, flow, ctx, name, `${label}: ${WG_DATA_RUN} transport-data messages in a row with one receiver index and rising counters`);
   }
 
   private detect(probe: Probe, flow: Flow, ctx: PacketContext, type: TunnelType, evidence: string): void {
-    if (probe.frames.length < MAX_EVIDENCE_FRAMES && !probe.frames.includes(ctx.frame)) probe.frames.push(ctx.frame);
+    const frames = framesOf(probe);
+    if (frames.length < MAX_EVIDENCE_FRAMES && !frames.includes(ctx.frame)) frames.push(ctx.frame);
+    flow.tags.add(`vpn:${type}`);
     const existing = this.byTunnelUid.get(flow.uid);
     if (existing) {
       existing.type = type;
       existing.evidence = evidence;
-      existing.frames = probe.frames.slice().sort((a, b) => a - b);
+      existing.frames = frames.slice().sort((a, b) => a - b);
       probe.detection = existing;
       return;
     }
@@ -674,7 +734,7 @@ export class TunnelAnalyzer implements Analyzer {
       client: { ip: flow.clientIp, port: flow.clientPort },
       server: { ip: flow.serverIp, port: flow.serverPort },
       peer: this.peerOf(flow),
-      frames: probe.frames.slice().sort((a, b) => a - b),
+      frames: frames.slice().sort((a, b) => a - b),
       evidence,
       packets: 0,
       bytes: 0,
@@ -713,12 +773,12 @@ export class TunnelAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const held = flow.tunnelProbe as Probe | typeof PROBED | undefined;
+    const held = flow.tunnelProbe as Held;
     if (held !== undefined) {
       flow.tunnelProbe = undefined;
       this.probes--;
     }
-    const probe = held === PROBED ? undefined : held;
+    const probe = typeof held === 'object' ? held : undefined;
     const bytes = flow.bytes[0] + flow.bytes[1];
     const outer = this.innerOf.get(flow);
     if (outer !== undefined) {

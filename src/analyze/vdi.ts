@@ -107,30 +107,56 @@ interface Probe {
   frames: number[] | null;
 }
 
+/**
+ * What flow.vdiProbe holds: undefined (not seen yet, or never probed:
+ * MAX_PROBES), the count of payload packets seen while that is all there is
+ * to remember (most flows: no object per flow), a Probe once a flow showed
+ * something to follow up, or PROBED once it has been judged.
+ */
+type Held = number | Probe | typeof PROBED | undefined;
+
 /** In flow.vdiProbe once a flow has been judged: its probe is freed. */
 const PROBED = Symbol('vdi-probed');
 
+/** Set `p` to the state of a flow that has seen `seen` payload packets and nothing else. */
+function loadSeen(p: Probe, seen: number): Probe {
+  p.seen = seen;
+  p.done = false;
+  p.udp = null;
+  p.teamviewer = 0;
+  p.frames = null;
+  return p;
+}
+
 export class VdiAnalyzer implements Analyzer {
   readonly name = 'vdi';
-  /** Live flows holding a probe (or PROBED). */
+  /** Live flows holding something in flow.vdiProbe. */
   private probes = 0;
+  /** The probe of a flow held as a count, for the length of one packet. */
+  private readonly scratch = loadSeen({} as Probe, 0);
   private readonly list: VdiDetection[] = [];
   private omitted = 0;
 
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
-    const view = ctx.view;
-    if (!flow || (view.proto !== IPPROTO_TCP && view.proto !== IPPROTO_UDP)) return;
-    let probe = flow.vdiProbe as Probe | typeof PROBED | undefined;
-    if (probe === PROBED) return;
-    if (probe === undefined) {
-      if (this.probes >= MAX_PROBES) return;
-      probe = { seen: 0, done: false, udp: null, teamviewer: 0, frames: null };
-      flow.vdiProbe = probe;
-      this.probes++;
+    if (!flow) return;
+    const held = flow.vdiProbe as Held;
+    if (held === PROBED) return;
+    const proto = ctx.view.proto;
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return;
+    let probe: Probe;
+    if (typeof held === 'object') probe = held;
+    else {
+      if (held === undefined) {
+        if (this.probes >= MAX_PROBES) return;
+        this.probes++;
+      }
+      probe = loadSeen(this.scratch, held ?? 0);
     }
     this.inspect(ctx, flow, probe);
     if (probe.done) flow.vdiProbe = PROBED;
+    else if (probe === this.scratch)
+      flow.vdiProbe = probe.udp === null && probe.teamviewer === 0 && probe.frames === null ? probe.seen : { ...probe };
   }
 
   private inspect(ctx: PacketContext, flow: Flow, probe: Probe): void {

@@ -223,6 +223,14 @@ describe('precedence and conflicts', () => {
     expect(hintOnly.notes).toEqual(['status.twilio.com is under a policy domain but matches no policy host']);
   });
 
+  it('a policy domain counts only whole labels: the domain itself and names under it, not a name ending in its text', () => {
+    const note = (n: string) => [`${n} is under a policy domain but matches no policy host`];
+    expect(run({ server: '93.184.216.34', serverPort: 443, sni: 'twilio.com' }).notes).toEqual(note('twilio.com'));
+    expect(run({ server: '93.184.216.34', serverPort: 443, sni: 'a.b.Twilio.com.' }).notes).toEqual(note('a.b.Twilio.com.'));
+    expect(run({ server: '93.184.216.34', serverPort: 443, sni: 'nottwilio.com' })).toMatchObject({ cls: 'other', notes: [] });
+    expect(run({ server: '93.184.216.34', serverPort: 443, sni: 'twilio.com.evil.example' })).toMatchObject({ cls: 'other', notes: [] });
+  });
+
   it('escapes control characters of wire names in notes', () => {
     const r = run({ server: '93.184.216.34', serverPort: 443, sni: 'a\u001b[2J.twilio.com' });
     expect(r.notes).toEqual(['a\\x1b[2J.twilio.com is under a policy domain but matches no policy host']);
@@ -240,6 +248,12 @@ describe('analyzer tags and DNS', () => {
     [{ proto: 'udp' as const, server: LAN, serverPort: 40000, client: '8.8.8.8', clientPort: 53 }, 'dns', 'dns', ['port']],
   ])('%j → %s', (spec, cls, service, by) => {
     expect(run(spec)).toMatchObject({ cls, service, classifiedBy: by, edge: null, families: [] });
+  });
+
+  it('takes only a "vpn:" or "vdi:" tag with a name after the colon', () => {
+    for (const tags of [['vpn:'], ['vdi:'], ['vpnx:ike'], ['media:rtp', 'tls']])
+      expect(run({ server: '198.51.100.1', serverPort: 4000, tags }).cls).toBe('other');
+    expect(run({ server: '198.51.100.1', serverPort: 4000, tags: ['tls', 'vdi:blast', 'vpn:ike'] })).toMatchObject({ cls: 'vdi', service: 'blast' });
   });
 
   it('a VPN tag beats a policy SNI', () => {

@@ -95,8 +95,13 @@ export class Classifier {
 
   matchHost(name: string): HostMatch | null {
     const n = normalizeHostName(name);
-    const b: HostBinding | null = n === null ? null : this.compiled.hosts.matchNormalized(n);
-    return b && { host: b.host, name: n!, region: b.region, edge: b.edge };
+    return n === null ? null : this.matchNormalizedHost(n);
+  }
+
+  /** For a name already through normalizeHostName. */
+  private matchNormalizedHost(n: string): HostMatch | null {
+    const b: HostBinding | null = this.compiled.hosts.matchNormalized(n);
+    return b && { host: b.host, name: n, region: b.region, edge: b.edge };
   }
 
   matchMedia(ip: string, port: number, proto: number): MediaMatch | null {
@@ -161,21 +166,23 @@ export class Classifier {
 
   /** VPN and VDI (from their analyzers) and DNS; true if that decided the class. */
   private classifyByTags(flow: Flow): boolean {
-    for (const tag of flow.tags) {
-      const [kind, what] = splitTag(tag);
-      if ((kind === 'vpn' || kind === 'vdi') && what) {
-        flow.cls = kind === 'vpn' ? 'tunnel' : 'vdi';
-        flow.service = what;
+    const tags = flow.tags;
+    for (const tag of tags) {
+      const vpn = tag.startsWith('vpn:');
+      if ((vpn || tag.startsWith('vdi:')) && tag.length > 4) {
+        flow.cls = vpn ? 'tunnel' : 'vdi';
+        flow.service = tag.slice(4);
         flow.classifiedBy.push('payload');
         return true;
       }
     }
     const dnsPort =
       (flow.proto === UDP || flow.proto === TCP) && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT);
-    if (!flow.tags.has('dns') && !dnsPort) return false;
+    const dnsTag = tags.has('dns');
+    if (!dnsTag && !dnsPort) return false;
     flow.cls = 'dns';
     flow.service = 'dns';
-    if (flow.tags.has('dns')) flow.classifiedBy.push('payload');
+    if (dnsTag) flow.classifiedBy.push('payload');
     if (dnsPort) flow.classifiedBy.push('port');
     return true;
   }
@@ -203,15 +210,17 @@ export class Classifier {
   }
 
   private nameEvidence(by: ClassifiedBy, name: string, side: Side): Evidence {
-    const host = this.matchHost(name);
+    const n = normalizeHostName(name);
+    const host = n === null ? null : this.matchNormalizedHost(n);
     if (host) return { by, side, cls: host.host.class, name, host };
-    return { by, side, cls: this.inPolicyDomain(name) ? null : 'other', name };
+    return { by, side, cls: n !== null && this.inPolicyDomain(n) ? null : 'other', name };
   }
 
-  private inPolicyDomain(name: string): boolean {
-    const n = normalizeHostName(name);
-    if (n === null) return false;
-    for (const d of this.compiled.domains) if (n === d || n.endsWith(`.${d}`)) return true;
+  /** Is the (normalised) name a policy domain or under one? */
+  private inPolicyDomain(n: string): boolean {
+    const domains = this.compiled.domains;
+    if (domains.has(n)) return true;
+    for (let dot = n.indexOf('.'); dot !== -1; dot = n.indexOf('.', dot + 1)) if (domains.has(n.slice(dot + 1))) return true;
     return false;
   }
 
@@ -259,9 +268,8 @@ export class Classifier {
   /** For media in the shared (anycast, all-edge) range: an edge named by an analyzer tag or a provider name. */
   private edgeHint(flow: Flow, evidence: Evidence[]): string | null {
     for (const tag of flow.tags) {
-      const [kind, what] = splitTag(tag);
-      if (kind === 'edge' && what) {
-        const edge = this.compiled.edgeByName.get(what.toLowerCase());
+      if (tag.startsWith('edge:') && tag.length > 5) {
+        const edge = this.compiled.edgeByName.get(tag.slice(5).toLowerCase());
         if (edge !== undefined) return edge;
       }
     }
@@ -280,11 +288,6 @@ function noteOriginator(flow: Flow, what: string): void {
     flow.tags.add('inbound');
     flow.notes.push(`inbound: ${flow.clientIp} (${what}) opened the connection`);
   } else flow.notes.push(`the first packet seen came from ${flow.clientIp} (${what}); the capture may have started mid-flow`);
-}
-
-function splitTag(tag: string): [string, string] {
-  const colon = tag.indexOf(':');
-  return colon < 0 ? [tag, ''] : [tag.slice(0, colon), tag.slice(colon + 1)];
 }
 
 /** What evidence says: "twilio-signalling(chunderw-vpc-gll)", "twilio-media(us1)", "other". */

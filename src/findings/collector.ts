@@ -138,15 +138,37 @@ const CAPTURE_EDGE_S = 1;
 
 const SPOKE_TWILIO: ReadonlySet<FlowClass> = new Set(['spoke-signalling', 'twilio-signalling', 'twilio-media']);
 
+/** What a flow's findings are judged on, worked out once at its end; its FlowRef is made only if a finding keeps it. */
+interface Judged {
+  /** SNI or DNS name (raw). */
+  name: string | null;
+  tier: Tier;
+  host: SignallingHost | null;
+  media: boolean;
+  clientPackets: number;
+  serverPackets: number;
+  clientInternal: boolean;
+  ref: FlowRef | null;
+}
+
 export class FindingsCollector implements Analyzer {
   readonly name = 'findings';
   readonly settings: FindingsSettings;
   private readonly hostsById: Map<string, SignallingHost>;
+  private readonly roamingEdge: string;
   private readonly ev: CollectedEvidence;
+  /**
+   * The capture's time span so far, in number fields while packets arrive (a
+   * nullable field would box a new number per packet); ev.firstTs/lastTs get
+   * it when they are read (syncSpan).
+   */
+  private spanFirst = Infinity;
+  private spanLast = -Infinity;
 
   constructor(settings: FindingsSettings) {
     this.settings = settings;
     this.hostsById = new Map(settings.policy.signalling.map((h) => [h.id, h]));
+    this.roamingEdge = settings.policy.media.edges.find((e) => e.roaming)?.id ?? 'gll';
     this.ev = {
       settings,
       firstTs: null,
@@ -161,11 +183,13 @@ export class FindingsCollector implements Analyzer {
 
   onPacket(ctx: PacketContext): void {
     if (ctx.depth !== 0) return;
+    const ts = ctx.ts;
+    if (ts < this.spanFirst) this.spanFirst = ts;
+    if (ts > this.spanLast) this.spanLast = ts;
     const ev = this.ev;
-    if (ev.firstTs === null || ctx.ts < ev.firstTs) ev.firstTs = ctx.ts;
-    if (ev.lastTs === null || ctx.ts > ev.lastTs) ev.lastTs = ctx.ts;
+    if (ev.checksumPackets >= CHECKSUM_SAMPLE) return;
     const view = ctx.view;
-    if (ev.checksumPackets >= CHECKSUM_SAMPLE || (view.proto !== IPPROTO_TCP && view.proto !== IPPROTO_UDP)) return;
+    if (view.proto !== IPPROTO_TCP && view.proto !== IPPROTO_UDP) return;
     const ok = verifyTransportChecksum(view);
     if (ok === null) return;
     ev.checksumPackets++;
@@ -184,27 +208,50 @@ export class FindingsCollector implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const ref = this.ref(flow);
+    this.syncSpan();
+    const j = this.judge(flow);
     let failed = false;
-    if (flow.proto === IPPROTO_TCP) failed = this.tcp(flow, ref);
-    else if (flow.proto === IPPROTO_UDP) failed = this.udp(flow, ref);
-    if (this.unreachable(flow, ref)) failed = true;
-    this.inbound(flow, ref);
-    this.edges(flow, ref);
-    this.tally(flow, ref, failed);
+    if (flow.proto === IPPROTO_TCP) failed = this.tcp(flow, j);
+    else if (flow.proto === IPPROTO_UDP) failed = this.udp(flow, j);
+    if (this.unreachable(flow, j)) failed = true;
+    this.inbound(flow, j);
+    this.edges(flow, j);
+    this.tally(flow, j, failed);
   }
 
   evidence(): CollectedEvidence {
+    this.syncSpan();
     return this.ev;
   }
 
-  private ref(flow: Flow): FlowRef {
+  private syncSpan(): void {
+    const ev = this.ev;
+    if (this.spanFirst < (ev.firstTs ?? Infinity)) ev.firstTs = this.spanFirst;
+    if (this.spanLast > (ev.lastTs ?? -Infinity)) ev.lastTs = this.spanLast;
+  }
+
+  private judge(flow: Flow): Judged {
     const name = flow.tls?.sni ?? flow.dnsName;
     let host: SignallingHost | null = null;
     for (const id of flow.families) host ??= this.hostsById.get(id) ?? null;
     if (!host && name) host = this.settings.classifier.matchHost(name)?.host ?? null;
     const media = flow.cls === 'twilio-media';
+    const packets = flow.packets;
     return {
+      name,
+      tier: host ? (host.required ? 'required' : 'policy') : media ? 'required' : 'other',
+      host,
+      media,
+      clientPackets: packets[CLIENT],
+      serverPackets: packets[SERVER],
+      clientInternal: this.settings.internal.containsIp(flow.clientIp),
+      ref: null,
+    };
+  }
+
+  /** The flow's FlowRef, made the first time one of its findings is kept. */
+  private ref(flow: Flow, j: Judged): FlowRef {
+    return (j.ref ??= {
       uid: flow.uid,
       proto: flow.proto,
       client: { ip: flow.clientIp, port: flow.clientPort },
@@ -212,14 +259,14 @@ export class FindingsCollector implements Analyzer {
       firstTs: flow.firstTs,
       lastTs: flow.lastTs,
       frames: flow.frames.slice(0, MAX_ITEMS),
-      packets: [flow.packets[CLIENT], flow.packets[SERVER]],
-      name: name ? safeName(name) : null,
+      packets: [j.clientPackets, j.serverPackets],
+      name: j.name ? safeName(j.name) : null,
       cls: flow.cls,
       edge: flow.edge,
-      tier: host ? (host.required ? 'required' : 'policy') : media ? 'required' : 'other',
-      host,
-      media,
-    };
+      tier: j.tier,
+      host: j.host,
+      media: j.media,
+    });
   }
 
   private add<K extends EvidenceKind>(kind: K, item: EvidenceKinds[K]): void {
@@ -231,23 +278,23 @@ export class FindingsCollector implements Analyzer {
   }
 
   /** TCP: unanswered SYNs, refused SYNs, TLS failures, slow setup, interception. True if it failed. */
-  private tcp(flow: Flow, ref: FlowRef): boolean {
-    const answered = flow.packets[SERVER] > 0;
+  private tcp(flow: Flow, j: Judged): boolean {
+    const answered = j.serverPackets > 0;
     if (flow.synCount > 0 && !flow.midstream && flow.icmpErrors.length === 0) {
       // Only SYNs from the client: no ACK/data/FIN of its own (a one-sided capture would show them).
       if (!answered && !/[ADF]/.test(flow.history)) {
-        this.add('tcp-blocked', { ...ref, syns: flow.synCount });
+        this.add('tcp-blocked', { ...this.ref(flow, j), syns: flow.synCount });
         return true;
       }
       if (flow.synAckCount === 0 && flow.rst[SERVER]) {
-        this.add('tcp-refused', ref);
+        this.add('tcp-refused', this.ref(flow, j));
         return true;
       }
     }
     const limit = this.settings.policy.limits.maxSetupMs / 1000;
     const policyFlow = flow.cls !== null && SPOKE_TWILIO.has(flow.cls);
     if (policyFlow && flow.synToSynAck !== null && flow.synToSynAck > limit)
-      this.add('slow-setup', { ...ref, step: 'tcp', seconds: flow.synToSynAck });
+      this.add('slow-setup', { ...this.ref(flow, j), step: 'tcp', seconds: flow.synToSynAck });
     const tls = flow.tls;
     if (!tls || tls.dtls || tls.clientHelloTs === null) return false;
     const alert = tls.alerts.find((a) => a.level === 2) ?? (tls.serverHelloTs === null ? tls.alerts[0] : undefined);
@@ -259,7 +306,7 @@ export class FindingsCollector implements Analyzer {
     }
     if (reason) {
       this.add('tls-failure', {
-        ...ref,
+        ...this.ref(flow, j),
         reason,
         alert: alert ? { level: alert.level, description: alert.description, fromClient: alert.fromClient, frame: alert.frame } : null,
         clientHelloFrame: tls.clientHelloFrame,
@@ -267,69 +314,71 @@ export class FindingsCollector implements Analyzer {
       return true;
     }
     if (policyFlow && tls.serverHelloTs !== null && tls.serverHelloTs - tls.clientHelloTs > limit)
-      this.add('slow-setup', { ...ref, step: 'tls', seconds: tls.serverHelloTs - tls.clientHelloTs });
+      this.add('slow-setup', { ...this.ref(flow, j), step: 'tls', seconds: tls.serverHelloTs - tls.clientHelloTs });
     if (tls.sni && tls.certSubject !== null && !certCovers(tls.sni, tls.certSubject, tls.certSans))
-      this.add('tls-interception', { ...ref, sni: safeName(tls.sni), subject: safeName(tls.certSubject), issuer: tls.certIssuer && safeName(tls.certIssuer) });
+      this.add('tls-interception', {
+        ...this.ref(flow, j),
+        sni: safeName(tls.sni),
+        subject: safeName(tls.certSubject),
+        issuer: tls.certIssuer && safeName(tls.certIssuer),
+      });
     return false;
   }
 
   /** UDP to media (or another required destination) with nothing back. */
-  private udp(flow: Flow, ref: FlowRef): boolean {
-    if (ref.tier !== 'required' || flow.packets[SERVER] > 0 || flow.packets[CLIENT] < 2) return false;
-    if (!this.settings.internal.containsIp(flow.clientIp)) return false;
+  private udp(flow: Flow, j: Judged): boolean {
+    if (j.tier !== 'required' || j.serverPackets > 0 || j.clientPackets < 2 || !j.clientInternal) return false;
     const waited = Math.max(flow.lastTs - flow.firstTs, (this.ev.lastTs ?? flow.lastTs) - flow.lastTs);
     if (waited < SILENCE_S) return false;
-    this.add('udp-no-return', ref);
+    this.add('udp-no-return', this.ref(flow, j));
     return true;
   }
 
-  private unreachable(flow: Flow, ref: FlowRef): boolean {
-    const errors = flow.icmpErrors.filter(isUnreachable);
-    if (errors.length === 0) return false;
-    this.add('icmp-unreachable', { ...ref, errors: errors.slice(0, 4) });
+  private unreachable(flow: Flow, j: Judged): boolean {
+    const all = flow.icmpErrors;
+    if (!all.some(isUnreachable)) return false;
+    this.add('icmp-unreachable', { ...this.ref(flow, j), errors: all.filter(isUnreachable).slice(0, 4) });
     return true;
   }
 
   /** Initiated from outside toward an internal host: an inbound SYN, or UDP whose first packet came from outside. */
-  private inbound(flow: Flow, ref: FlowRef): void {
-    const internal = this.settings.internal;
-    if (internal.containsIp(flow.clientIp) || !internal.containsIp(flow.serverIp) || isBroadcastOrMulticast(flow.serverIp)) return;
+  private inbound(flow: Flow, j: Judged): void {
+    if (j.clientInternal || !this.settings.internal.containsIp(flow.serverIp) || isBroadcastOrMulticast(flow.serverIp)) return;
     if (flow.proto === IPPROTO_TCP) {
       if (flow.synCount === 0 || flow.midstream) return;
     } else if (flow.proto === IPPROTO_UDP) {
       // Near the capture start the outbound packet this answers may simply not have been captured.
       if (this.ev.firstTs !== null && flow.firstTs - this.ev.firstTs < CAPTURE_EDGE_S) return;
     } else return;
-    this.add('inbound-connection', { ...ref, answered: flow.packets[SERVER] > 0 });
+    this.add('inbound-connection', { ...this.ref(flow, j), answered: j.serverPackets > 0 });
   }
 
-  private edges(flow: Flow, ref: FlowRef): void {
-    if (ref.host?.legacy) this.add('legacy-signalling-host', ref);
-    if (!ref.media) return;
+  private edges(flow: Flow, j: Judged): void {
+    if (j.host?.legacy) this.add('legacy-signalling-host', this.ref(flow, j));
+    if (!j.media) return;
     const pinned = this.settings.edge;
-    const roaming = this.settings.policy.media.edges.find((e) => e.roaming)?.id ?? 'gll';
-    if (pinned !== roaming && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', ref);
+    if (pinned !== this.roamingEdge && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', this.ref(flow, j));
     const m = this.settings.classifier.matchMedia(flow.serverIp, flow.serverPort, flow.proto);
-    if (m?.legacy) this.add('legacy-media-range', { ...ref, cidr: m.cidr });
+    if (m?.legacy) this.add('legacy-media-range', { ...this.ref(flow, j), cidr: m.cidr });
   }
 
-  private tally(flow: Flow, ref: FlowRef, failed: boolean): void {
+  private tally(flow: Flow, j: Judged, failed: boolean): void {
     const ev = this.ev;
     for (const id of flow.families) {
       const t = ev.families.get(id);
       if (!t) continue;
       if (failed) t.failing++;
-      else if (flow.packets[SERVER] > 0) t.ok++;
+      else if (j.serverPackets > 0) t.ok++;
       else continue;
       if (t.flows.length < MAX_FAMILY_FLOWS) t.flows.push(flow.uid);
     }
-    if (flow.cls === null || !SPOKE_TWILIO.has(flow.cls) || !this.settings.internal.containsIp(flow.clientIp)) return;
+    if (flow.cls === null || !SPOKE_TWILIO.has(flow.cls) || !j.clientInternal) return;
     let c = ev.clients.get(flow.clientIp);
     if (!c) {
       if (ev.clients.size >= MAX_CLIENTS) return;
       ev.clients.set(flow.clientIp, (c = { signalling: [], media: 0 }));
     }
-    if (ref.media) c.media++;
+    if (j.media) c.media++;
     else if (c.signalling.length < MAX_ITEMS) c.signalling.push(flow.uid);
   }
 }

@@ -4,7 +4,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Policy, SignallingHost } from '../policy/types.js';
-import { sanitizeText } from '../report/sanitize.js';
+import { sanitizeName } from '../report/build.js';
 
 /** At most this many alternatives in one filter, so it stays readable. */
 export const MAX_FILTER_TERMS = 6;
@@ -15,7 +15,7 @@ export function ipField(ip: string): 'ip' | 'ipv6' {
 
 /** A wire name made safe for text and for a quoted display-filter string. */
 export function safeName(name: string): string {
-  return sanitizeText(name);
+  return sanitizeName(name);
 }
 
 export function quoted(name: string): string {

@@ -4,6 +4,15 @@ import { protoName, type Flow } from '../flow/flow.js';
 import type { ReportFlow, ReportSource } from './schema.js';
 import { sanitizeText } from './sanitize.js';
 
+/**
+ * The "YYYY-MM-DDTHH:MM:SS" part of recent whole seconds, by second: flows
+ * end in capture order, so their times repeat a few seconds over and over
+ * (Date's formatting was a visible cost per flow).
+ */
+const SECONDS_SLOTS = 64;
+const secondsKey = new Float64Array(SECONDS_SLOTS).fill(NaN);
+const secondsText: string[] = new Array<string>(SECONDS_SLOTS).fill('');
+
 /** ISO-8601 UTC with microseconds, from seconds since the epoch. */
 export function isoTime(ts: number): string {
   let sec = Math.floor(ts);
@@ -12,9 +21,17 @@ export function isoTime(ts: number): string {
     sec += 1;
     micros -= 1e6;
   }
-  const d = new Date(sec * 1000);
-  if (Number.isNaN(d.getTime())) return '1970-01-01T00:00:00.000000Z';
-  return `${d.toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+  const slot = sec & (SECONDS_SLOTS - 1);
+  let seconds: string;
+  if (secondsKey[slot] === sec) seconds = secondsText[slot];
+  else {
+    const d = new Date(sec * 1000);
+    if (Number.isNaN(d.getTime())) return '1970-01-01T00:00:00.000000Z';
+    seconds = d.toISOString().slice(0, 19);
+    secondsKey[slot] = sec;
+    secondsText[slot] = seconds;
+  }
+  return `${seconds}.${String(micros).padStart(6, '0')}Z`;
 }
 
 export function round(n: number, digits = 3): number {
@@ -24,6 +41,9 @@ export function round(n: number, digits = 3): number {
 
 export function toReportFlow(f: Flow): ReportFlow {
   const rtt = f.synToSynAck;
+  const tls = f.tls;
+  const packets = f.packets;
+  const bytes = f.bytes;
   return {
     uid: f.uid,
     proto: protoName(f.proto),
@@ -31,19 +51,19 @@ export function toReportFlow(f: Flow): ReportFlow {
     server: { ip: f.serverIp, port: f.serverPort },
     firstSeen: isoTime(f.firstTs),
     lastSeen: isoTime(f.lastTs),
-    packets: { client: f.packets[0], server: f.packets[1] },
-    bytes: { client: f.bytes[0], server: f.bytes[1] },
+    packets: { client: packets[0], server: packets[1] },
+    bytes: { client: bytes[0], server: bytes[1] },
     state: f.state,
-    sni: f.tls?.sni != null ? sanitizeText(f.tls.sni) : null,
-    dnsName: f.dnsName != null ? sanitizeText(f.dnsName) : null,
+    sni: tls?.sni != null ? sanitizeName(tls.sni) : null,
+    dnsName: f.dnsName != null ? sanitizeName(f.dnsName) : null,
     class: f.cls ?? 'other',
     service: f.service,
     edge: f.edge,
     classifiedBy: f.classifiedBy,
     history: f.proto === 6 ? f.history : null,
     clientType: f.clientType,
-    alpn: f.tls?.alpn ? f.tls.alpn.map((a) => sanitizeText(a)) : null,
-    tlsVersion: f.tls?.version ?? null,
+    alpn: tls?.alpn ? tls.alpn.map((a) => sanitizeName(a)) : null,
+    tlsVersion: tls?.version ?? null,
     handshakeRttMs: rtt != null ? round(rtt * 1000) : null,
     firstFrame: f.firstFrame,
     conflicts: f.conflicts,
@@ -64,4 +84,22 @@ export function toReportSource(s: SourceInfo): ReportSource {
     snaplen: s.snaplen,
     warnings: s.warnings,
   };
+}
+
+/** Sanitised wire names by name: the same few names (SNI, DNS) come back on flow after flow. */
+const safeNames = new Map<string, string>();
+const MAX_SAFE_NAMES = 1024;
+/** Longer names are sanitised each time: the memo stays small whatever the capture holds. */
+const MAX_REMEMBERED_NAME = 255;
+
+/** sanitizeText(name) with the default cap, remembered for the next flows with the same name. */
+export function sanitizeName(name: string): string {
+  if (name.length > MAX_REMEMBERED_NAME) return sanitizeText(name);
+  let safe = safeNames.get(name);
+  if (safe === undefined) {
+    if (safeNames.size >= MAX_SAFE_NAMES) safeNames.clear();
+    safe = sanitizeText(name);
+    safeNames.set(name, safe);
+  }
+  return safe;
 }

@@ -226,8 +226,28 @@ export class PacketView {
 }
 
 /** Format 4 or 16 address bytes at `off` as text (allocates: use for output, not per packet). */
+const ipChars: number[] = [];
+
+/**
+ * Dotted quad of an IPv4 address given as a 32-bit number. Built from char
+ * codes so the result is one flat string: a template literal would leave a
+ * tree of cons strings (~100 bytes more) in every flow and report that keeps it.
+ */
+export function formatIp4(v: number): string {
+  const out = ipChars;
+  out.length = 0;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const b = (v >>> shift) & 0xff;
+    if (b >= 100) out.push(48 + ((b / 100) | 0));
+    if (b >= 10) out.push(48 + (((b / 10) | 0) % 10));
+    out.push(48 + (b % 10));
+    if (shift > 0) out.push(46);
+  }
+  return String.fromCharCode.apply(null, out);
+}
+
 export function formatIp(buf: Uint8Array, off: number, len: number): string {
-  if (len === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  if (len === 4) return formatIp4(((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0);
   // RFC 5952: lower-case hex, longest run of >= 2 zero groups compressed.
   const g: number[] = [];
   for (let i = 0; i < 16; i += 2) g.push((buf[off + i] << 8) | buf[off + i + 1]);

@@ -8,7 +8,7 @@
  * access, so an idle live flow costs a few hundred bytes.
  */
 import type { ClassifiedBy, FlowClass } from '../report/schema.js';
-import { formatIp, IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
+import { formatIp, formatIp4, IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import type { Flow, IcmpErrorEvent, TlsInfo } from './flow.js';
 import { MAX_EVIDENCE_FRAMES } from './flow.js';
 import {
@@ -405,8 +405,4 @@ export function readU32(buf: Uint8Array, off: number): number {
 
 function u32Bytes(v: number): Uint8Array {
   return Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
-}
-
-function formatIp4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
 }

@@ -36,6 +36,9 @@ export interface DnsTransaction {
   tcp: boolean;
 }
 
+/** The answers of a transaction without a response: shared, replaced (never modified) when the response comes. */
+const NO_ANSWERS: DnsTransaction['answers'] = Object.freeze([]) as unknown as DnsTransaction['answers'];
+
 /** A transaction with no response yet, timed from this packet; `queryFromClient` says which side of the flow asked. */
 function unanswered(ctx: PacketContext, flow: Flow, msg: DnsMessage, qname: string, tcp: boolean, queryFromClient: boolean): DnsTransaction {
   return {
@@ -49,7 +52,7 @@ function unanswered(ctx: PacketContext, flow: Flow, msg: DnsMessage, qname: stri
     qname,
     qtype: msg.qtype,
     rcode: null,
-    answers: [],
+    answers: NO_ANSWERS,
     tcp,
   };
 }
@@ -87,6 +90,8 @@ export class DnsAnalyzer implements Analyzer {
   private readonly reassembler = new PrefixReassembler({ cap: TCP_STREAM_CAP, maxBufferedBytes: TCP_BUFFER_BUDGET });
   private readonly tcpStreams = new Map<Flow, [StreamPrefix, StreamPrefix]>();
   private readonly msg = new DnsMessage();
+  /** addNames() scratch: the question name and its CNAME chain. */
+  private readonly chain: string[] = [];
 
   constructor(
     private readonly names: NameSink,
@@ -158,7 +163,7 @@ export class DnsAnalyzer implements Analyzer {
 
   private onMessage(ctx: PacketContext, flow: Flow, buf: Uint8Array, off: number, end: number, tcp: boolean): void {
     const msg = this.msg;
-    if (!parseDns(buf, off, end, msg)) {
+    if (!parseDns(buf, off, end, msg, true)) {
       ctx.weird('dns-short');
       return;
     }
@@ -166,7 +171,7 @@ export class DnsAnalyzer implements Analyzer {
     if (msg.error) ctx.weird(`dns-${msg.error}`);
     if (msg.qname === null) return;
     this.expire(ctx.ts);
-    const qname = msg.qname.toLowerCase();
+    const qname = msg.qname; // lower case: parsed with foldCase
     const key = `${flow.uid}|${msg.id}|${qname}`;
     const fromClient = ctx.dir === 0;
     if (!msg.response) {
@@ -178,12 +183,7 @@ export class DnsAnalyzer implements Analyzer {
       this.pending.set(key, unanswered(ctx, flow, msg, qname, tcp, fromClient));
       return;
     }
-    const answers = msg.answers.map((a) => ({
-      name: a.name.toLowerCase(),
-      type: a.type,
-      data: a.type === 'CNAME' ? a.data.toLowerCase() : a.data,
-      ttl: a.ttl,
-    }));
+    const answers = msg.answers.slice(); // fresh objects per message, names already lower case
     this.addNames(qname, answers, ctx.ts);
     let tx = this.pending.get(key);
     if (tx) this.pending.delete(key);
@@ -197,10 +197,12 @@ export class DnsAnalyzer implements Analyzer {
 
   /** Every A/AAAA address under the question name, then each name along the CNAME chain. */
   private addNames(qname: string, answers: DnsTransaction['answers'], ts: number): void {
-    const chain = [qname];
+    const chain = this.chain;
+    chain.length = 0;
+    chain.push(qname);
     for (const a of answers) {
-      if (a.type === 'CNAME' && !chain.includes(a.data)) chain.push(a.data);
-      else if (a.type !== 'CNAME' && !chain.includes(a.name)) chain.push(a.name);
+      const n = a.type === 'CNAME' ? a.data : a.name;
+      if (!chain.includes(n)) chain.push(n);
     }
     for (const a of answers) {
       if (a.type === 'CNAME') continue;

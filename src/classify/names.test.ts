@@ -62,6 +62,17 @@ describe('NameMap', () => {
     expect(m.lookup('1.2.3.4', 5)).toBe('x.example');
   });
 
+  it('keeps names lower case without the trailing dot, so spellings of one name are one answer', () => {
+    const m = new NameMap();
+    m.add('1.2.3.4', 'Media.Twilio.COM.', 1, 1);
+    m.add('1.2.3.4', 'media.twilio.com', 2, 1);
+    m.add('1.2.3.4', 'ÉCOLE.example', 3, 1);
+    expect(m.lookupAll('1.2.3.4', 5).map((a) => [a.name, a.firstTs, a.lastTs])).toEqual([
+      ['media.twilio.com', 1, 2],
+      ['école.example', 3, 3],
+    ]);
+  });
+
   it('is a NameSink', () => {
     const sink: NameSink = new NameMap();
     sink.add('::1', 'localhost', 0, 0);

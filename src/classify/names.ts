@@ -49,13 +49,18 @@ export class NameMap implements NameSink {
 
   /** `ip` must be formatted as the flow table formats addresses; names are kept lower case without a trailing dot. */
   add(ip: string, name: string, ts: number, ttl: number): void {
-    const n = name.toLowerCase().replace(/\.$/, '');
+    const n = normalName(name);
     if (n === '') return;
     let answers = this.byIp.get(ip);
     if (answers) this.byIp.delete(ip);
     else answers = [];
     this.byIp.set(ip, answers);
-    const known = answers.find((a) => a.name === n);
+    let known: NameAnswer | null = null;
+    for (const a of answers)
+      if (a.name === n) {
+        known = a;
+        break;
+      }
     if (known) {
       known.firstTs = Math.min(known.firstTs, ts);
       known.lastTs = Math.max(known.lastTs, ts);
@@ -102,6 +107,16 @@ export class NameMap implements NameSink {
       .sort((a, b) => a.firstTs - b.firstTs)
       .map((a) => ({ ...a }));
   }
+}
+
+/** Lower case without a trailing dot; the name itself (no copy) when it already is, as DNS answers are. */
+function normalName(name: string): string {
+  let plain = name.charCodeAt(name.length - 1) !== 0x2e;
+  for (let i = 0; plain && i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    plain = c < 0x41 || (c > 0x5a && c < 0x80);
+  }
+  return plain ? name : name.toLowerCase().replace(/\.$/, '');
 }
 
 function indexOfOldest(answers: NameAnswer[]): number {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dnsMessage } from '../synth/packets.js';
-import { DnsMessage, MAX_DNS_ANSWERS, parseDns } from './dns.js';
+import { seededRandom } from '../synth/random.js';
+import { wireName } from '../report/sanitize.js';
+import { DnsMessage, MAX_DNS_ANSWERS, MAX_DNS_NAME, parseDns } from './dns.js';
 
 const msg = new DnsMessage();
 
@@ -93,6 +95,21 @@ describe('parseDns', () => {
     const b = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x61, 0x1b, 0x5b, 0, 0, 1, 0, 1]);
     parseDns(b, 0, b.length, msg);
     expect(msg.qname).toBe('a\\x1b[');
+  });
+
+  it('names are the labels escaped by wireName, joined by dots and cut at MAX_DNS_NAME; foldCase lowers them', () => {
+    const rand = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      const labels: Uint8Array[] = [];
+      for (let i = 1 + Math.floor(rand() * 8); i > 0; i--)
+        labels.push(Uint8Array.from({ length: 1 + Math.floor(rand() * 63) }, () => (rand() < 0.8 ? 0x41 + Math.floor(rand() * 58) : Math.floor(rand() * 256))));
+      const b = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...labels.flatMap((l) => [l.length, ...l]), 0, 0, 1, 0, 1]);
+      const expected = labels.map((l) => wireName(l, 0, l.length)).join('.').slice(0, MAX_DNS_NAME);
+      parseDns(b, 0, b.length, msg);
+      expect(msg.qname).toBe(expected);
+      parseDns(b, 0, b.length, msg, true);
+      expect(msg.qname).toBe(expected.toLowerCase());
+    }
   });
 
   it('parses what is there at every truncation point and flags it', () => {

@@ -6,10 +6,12 @@
  * Bounds-checked and never throws. Truncated input parses what is there and
  * sets `truncated`. Name compression is followed with a jump limit, so a
  * pointer loop (or a crafted deep chain) stops with `error = 'bad-pointer'`.
- * Names are wire bytes escaped by wireName() (non-printable bytes → \xNN).
+ * Names are wire bytes escaped as wireName() does (non-printable bytes →
+ * \xNN), built in a scratch buffer and interned (bounded table), so a name
+ * seen before costs no allocation; with `foldCase` they come lower case.
  */
 import { formatIp } from './view.js';
-import { wireName } from '../report/sanitize.js';
+import { WireInterner } from './intern.js';
 
 export const DNS_TYPE_A = 1;
 export const DNS_TYPE_CNAME = 5;
@@ -87,6 +89,16 @@ export class DnsMessage {
 
 /** Result of readName(): the name text (valid after a non-negative return). */
 let nameText = '';
+/** The escaped name being read: at most MAX_DNS_NAME characters, then one more label of up to 63 bytes × 4. */
+const nameBytes = new Uint8Array(MAX_DNS_NAME + 1 + 63 * 4);
+const HEX = '0123456789abcdef';
+
+/** Names are ASCII after escaping: the string is the bytes. */
+function asciiText(b: Uint8Array, off: number, len: number): string {
+  return String.fromCharCode.apply(null, b.subarray(off, off + len) as unknown as number[]);
+}
+
+const names = new WireInterner(asciiText, 4096);
 /** Why readName() failed: truncated input or a malformed name. */
 let nameFailure: 'truncated' | DnsError = 'truncated';
 
@@ -96,8 +108,8 @@ let nameFailure: 'truncated' | DnsError = 'truncated';
  * Returns the offset just after the name at its original position, or -1
  * (see nameFailure).
  */
-function readName(buf: Uint8Array, msg: number, off: number, end: number): number {
-  let name = '';
+function readName(buf: Uint8Array, msg: number, off: number, end: number, foldCase: boolean): number {
+  let n = 0;
   let pos = off;
   let next = -1;
   let jumps = 0;
@@ -136,11 +148,28 @@ function readName(buf: Uint8Array, msg: number, off: number, end: number): numbe
       nameFailure = 'truncated';
       return -1;
     }
-    if (name.length < MAX_DNS_NAME) name += (name.length ? '.' : '') + wireName(buf, pos + 1, len);
+    if (n < MAX_DNS_NAME) n = appendLabel(buf, pos + 1, len, n, foldCase);
     pos += 1 + len;
   }
-  nameText = name.length > MAX_DNS_NAME ? name.slice(0, MAX_DNS_NAME) : name;
+  nameText = names.get(nameBytes, 0, Math.min(n, MAX_DNS_NAME));
   return next;
+}
+
+/** Append a label (after a dot unless first) to nameBytes at n, escaped as wireName() does; returns the new length. */
+function appendLabel(buf: Uint8Array, off: number, len: number, n: number, foldCase: boolean): number {
+  const out = nameBytes;
+  if (n > 0) out[n++] = 0x2e;
+  for (let i = off, end = off + len; i < end; i++) {
+    const b = buf[i];
+    if (b >= 0x21 && b < 0x7f && b !== 0x5c) out[n++] = foldCase && b >= 0x41 && b <= 0x5a ? b + 32 : b;
+    else {
+      out[n++] = 0x5c; // \xNN
+      out[n++] = 0x78;
+      out[n++] = HEX.charCodeAt(b >> 4);
+      out[n++] = HEX.charCodeAt(b & 15);
+    }
+  }
+  return n;
 }
 
 /** Record why readName() failed on the message. */
@@ -152,9 +181,10 @@ function failName(out: DnsMessage): void {
 /**
  * Parse the DNS message in buf[off, end). Returns false when not even the
  * 12-byte header is there; otherwise true, with `truncated`/`error` telling
- * whether everything up to the end of the answers was read.
+ * whether everything up to the end of the answers was read. `foldCase`:
+ * names in lower case (DNS names are case-insensitive).
  */
-export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMessage): boolean {
+export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMessage, foldCase = false): boolean {
   out.reset();
   if (end > buf.length) end = buf.length;
   if (off < 0 || end - off < 12) return false;
@@ -171,7 +201,7 @@ export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMess
 
   let pos = off + 12;
   for (let q = 0; q < out.qdcount; q++) {
-    pos = readName(buf, off, pos, end);
+    pos = readName(buf, off, pos, end, foldCase);
     if (pos < 0) {
       failName(out);
       return true;
@@ -189,7 +219,7 @@ export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMess
   }
 
   for (let a = 0; a < out.ancount; a++) {
-    const rr = readName(buf, off, pos, end);
+    const rr = readName(buf, off, pos, end, foldCase);
     if (rr < 0) {
       failName(out);
       return true;
@@ -219,7 +249,7 @@ export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMess
       else out.skippedAnswers++;
     } else if (type === DNS_TYPE_CNAME) {
       // The target's inline labels must lie within the rdata; pointers may go anywhere before.
-      if (readName(buf, off, rdata, pos) < 0) {
+      if (readName(buf, off, rdata, pos, foldCase) < 0) {
         if (nameFailure === 'truncated') nameFailure = 'bad-rdata';
         failName(out);
         return true;

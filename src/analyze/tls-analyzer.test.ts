@@ -68,32 +68,36 @@ describe('TlsAnalyzer', () => {
     expect(tls).toMatchObject({ sni: 'chunderw-vpc-gll.twilio.com', alpn: ['h2'], clientHelloFrame: 6, version: 'TLS 1.2', serverHelloFrame: 7, dtls: false });
   });
 
-  it('reads records cut by segment ends in both directions', async () => {
+  it('reads records cut by segment ends in both directions, with another connection in between', async () => {
     const ch = tlsClientHello('cut.example', ['h2']);
     const sh = tlsServerHello();
-    const { flows, weirds } = await run(
-      connection([
-        [true, ch.subarray(0, 2)], // not even the record header: the TLS decision waits for 3 bytes
-        [true, ch.subarray(2, 9)],
-        [true, ch.subarray(9)],
-        [false, sh.subarray(0, 4)],
-        [false, sh.subarray(4, 30)],
-        [false, sh.subarray(30)],
-      ]),
-      'cut',
-    );
-    expect(flows[0].tls).toMatchObject({ sni: 'cut.example', alpn: ['h2'], clientHelloFrame: 6, version: 'TLS 1.2', serverHelloFrame: 9 });
+    const cut = connection([
+      [true, ch.subarray(0, 2)], // not even the record header: the TLS decision waits for 3 bytes
+      [true, ch.subarray(2, 9)],
+      [true, ch.subarray(9)],
+      [false, sh.subarray(0, 4)],
+      [false, sh.subarray(4, 30)],
+      [false, sh.subarray(30)],
+    ]);
+    const whole = connection([[true, tlsClientHello('whole.example')], [false, tlsServerHello()], [true, tlsAlert(1, 0)]], 50100);
+    // Alternate the two connections packet by packet (times in order).
+    const packets = cut.flatMap((p, i) => [p, ...(whole[i] ? [whole[i]] : [])]).map((p, i) => ({ ...p, ts: 1_700_000_000 + i / 100 }));
+    const { flows, weirds } = await run(packets, 'cut');
+    const byPort = new Map(flows.map((f) => [f.clientPort, f.tls]));
+    expect(byPort.get(50000)).toMatchObject({ sni: 'cut.example', alpn: ['h2'], clientHelloFrame: 11, version: 'TLS 1.2', serverHelloFrame: 15, alerts: [] });
+    expect(byPort.get(50100)).toMatchObject({ sni: 'whole.example', alpn: null, clientHelloFrame: 8, version: 'TLS 1.2', serverHelloFrame: 10 });
+    expect(byPort.get(50100)!.alerts).toEqual([{ frame: 12, fromClient: true, level: 1, description: 0 }]);
     expect(weirds).toEqual({});
   });
 
   it('holds no buffer while a connection idles after its hellos; connections share SNI and ALPN', async () => {
     const idle: boolean[] = [];
-    /** After each packet: does the flow's TLS state hold a stream prefix? */
+    /** After each packet: are both directions parked as numbers (no parser object, no buffer)? */
     const probe: Analyzer = {
       name: 'probe',
       onPacket(ctx: PacketContext) {
-        const st = ctx.flow?.tlsState as { client: { stream: unknown } | null; server: { stream: unknown } | null } | undefined;
-        if (st && typeof st === 'object') idle.push(st.client?.stream == null && st.server?.stream == null);
+        const st = ctx.flow?.tlsState as { client: unknown; server: unknown } | undefined;
+        if (st && typeof st === 'object') idle.push(st.client === null && st.server === null);
       },
     };
     const path = join(dir, 'idle.pcap');

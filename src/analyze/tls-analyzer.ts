@@ -12,8 +12,9 @@
  * server certificate) are read, handshake records are skipped unbuffered;
  * alerts are still read until both directions are encrypted (or given up),
  * then the state is dropped, so later packets cost one field read. An idle
- * connection waiting for its peer holds three small objects (flow.tlsState)
- * and no buffer; a finished one holds only its TlsInfo.
+ * connection waiting for its peer holds one small object (flow.tlsState:
+ * each direction parked as four numbers) and no buffer; a finished one holds
+ * only its TlsInfo.
  *
  * UDP: datagrams that parse as DTLS records; epoch-0 handshake messages and
  * alerts are read until the handshake is over.
@@ -46,22 +47,44 @@ const TLS_1_3 = 0x0304;
 /** The alerts of a TlsInfo that has none: shared, replaced by a list of its own on the first alert. */
 const NO_ALERTS: TlsInfo['alerts'] = Object.freeze([]) as unknown as TlsInfo['alerts'];
 
-/** One direction of a TCP connection: its parser, and the bytes it could not take yet. */
+/** A TCP direction being parsed: its parser, origin, and the bytes the parser could not take yet. */
 class TcpDirection extends TlsStreamParser {
+  /** Sequence number of stream offset 0 (int32). */
+  origin = 0;
   /** Bytes after a hole, or the start of a record cut by a segment end; null while the parser has taken everything. */
   stream: StreamPrefix | null = null;
 
-  /** `origin`: sequence number of stream offset 0 (int32). */
-  constructor(readonly origin: number) {
-    super();
+  /** Bytes are waiting here, so the direction cannot be parked as numbers. */
+  get busy(): boolean {
+    return this.stream !== null || this.holdsBytes;
   }
 }
 
+const TLS = 1;
+const CLIENT_SEEN = 2;
+const SERVER_SEEN = 4;
+const CLIENT_OVER = 8;
+const SERVER_OVER = 16;
+
+/**
+ * A TCP connection's TLS state, one object. A direction with no bytes
+ * waiting (the usual case between packets) is parked as four numbers and
+ * parsed with the analyzer's one scratch TcpDirection; only a direction that
+ * holds bytes keeps a TcpDirection of its own.
+ */
 class TcpState {
+  /** TLS (the client opened with a handshake record), *_SEEN (origin fixed), *_OVER (nothing more to learn). */
+  flags = 0;
+  clientOrigin = 0;
+  clientPosition = 0;
+  clientRecord = 0;
+  clientParser = 0;
+  serverOrigin = 0;
+  serverPosition = 0;
+  serverRecord = 0;
+  serverParser = 0;
   client: TcpDirection | null = null;
   server: TcpDirection | null = null;
-  /** The client's first bytes were a TLS handshake record. */
-  tls = false;
 }
 
 interface DtlsState {
@@ -82,6 +105,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   private parsingDtls = false;
   /** The TCP direction being parsed, for the handler callbacks. */
   private parser: TlsStreamParser | null = null;
+  /** Parses every TCP direction that holds no bytes of its own (see TcpState). */
+  private scratch = new TcpDirection();
   /** take(): the new contiguous bytes, src[srcFrom, srcTo) = stream offsets [srcBase, …), from the packet or a stream prefix. */
   private src: Uint8Array = new Uint8Array(0);
   private srcFrom = 0;
@@ -121,20 +146,36 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
       flow.tlsState = st;
     }
     const dir = ctx.dir;
-    let d = dir === 0 ? st.client : st.server;
-    if (!d) {
+    const seen = dir === 0 ? CLIENT_SEEN : SERVER_SEEN;
+    if (!(st.flags & seen)) {
       // The first packet of a direction fixes its origin (SYN: ISN + 1; else its seq, for a flow picked up mid-stream).
-      d = new TcpDirection((syn ? view.tcpSeq + 1 : view.tcpSeq) | 0);
-      if (dir === 0) st.client = d;
-      else st.server = d;
+      st.flags |= seen;
+      const origin = (syn ? view.tcpSeq + 1 : view.tcpSeq) | 0;
+      if (dir === 0) st.clientOrigin = origin;
+      else st.serverOrigin = origin;
     }
-    if (view.payloadLen === 0 || d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return;
-    if (!st.tls) {
+    if (view.payloadLen === 0) return;
+    const d = this.unpark(st, dir);
+    const finish = this.parseSegment(ctx, flow, st, d);
+    if (directionOver(d, this.reassembler.cap)) st.flags |= dir === 0 ? CLIENT_OVER : SERVER_OVER;
+    this.park(st, dir, d);
+    if (finish || (st.flags & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow, st);
+  }
+
+  /** Parse the packet's segment in direction d; true when the connection turned out not to be TLS. */
+  private parseSegment(ctx: PacketContext, flow: Flow, st: TcpState, d: TcpDirection): boolean {
+    const view = ctx.view;
+    const syn = (view.tcpFlags & TCP_SYN) !== 0;
+    if (d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return false;
+    if (!(st.flags & TLS)) {
       // Decide on the first bytes: the client must open with a handshake record.
-      if (dir === 1) return this.finishTcp(flow, st);
-      if (this.srcTo - this.srcFrom < 3) return this.keepRest(d, this.srcBase);
-      if (!looksLikeTlsHandshake(this.src, this.srcFrom, this.srcTo)) return this.finishTcp(flow, st);
-      st.tls = true;
+      if (ctx.dir === 1) return true;
+      if (this.srcTo - this.srcFrom < 3) {
+        this.keepRest(d, this.srcBase);
+        return false;
+      }
+      if (!looksLikeTlsHandshake(this.src, this.srcFrom, this.srcTo)) return true;
+      st.flags |= TLS;
       flow.tls ??= newInfo(false);
     }
     this.begin(ctx, false);
@@ -144,7 +185,41 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     this.ctx = null;
     if (d.failed) ctx.weird('tls-bad-record');
     this.keepRest(d, d.position);
-    if (directionOver(st.client, this.reassembler.cap) && directionOver(st.server, this.reassembler.cap)) this.finishTcp(flow, st);
+    return false;
+  }
+
+  /** The direction's parser: its own when it holds bytes, else the scratch one loaded with its parked numbers. */
+  private unpark(st: TcpState, dir: number): TcpDirection {
+    const own = dir === 0 ? st.client : st.server;
+    if (own) return own;
+    const d = this.scratch;
+    if (dir === 0) {
+      d.origin = st.clientOrigin;
+      d.restore(st.clientPosition, st.clientRecord, st.clientParser);
+    } else {
+      d.origin = st.serverOrigin;
+      d.restore(st.serverPosition, st.serverRecord, st.serverParser);
+    }
+    return d;
+  }
+
+  /** After a segment: a direction holding bytes keeps its parser object; an idle one is saved as numbers and its object dropped. */
+  private park(st: TcpState, dir: number, d: TcpDirection): void {
+    if (d.busy) {
+      if (d === this.scratch) this.scratch = new TcpDirection();
+      if (dir === 0) st.client = d;
+      else st.server = d;
+    } else if (dir === 0) {
+      st.client = null;
+      st.clientPosition = d.position;
+      st.clientRecord = d.recordRemaining;
+      st.clientParser = d.state;
+    } else {
+      st.server = null;
+      st.serverPosition = d.position;
+      st.serverRecord = d.recordRemaining;
+      st.serverParser = d.state;
+    }
   }
 
   /**
@@ -300,9 +375,8 @@ function newInfo(dtls: boolean): TlsInfo {
   return info;
 }
 
-/** Nothing more can be learned from this direction (not seen yet: not over). */
-function directionOver(d: TcpDirection | null, cap: number): boolean {
-  if (d === null) return false;
+/** Nothing more can be learned from this direction. */
+function directionOver(d: TcpDirection, cap: number): boolean {
   if (d.done) return true;
   // All the contiguous bytes were parsed when no stream prefix is open.
   return d.stream !== null ? d.stream.full || d.stream.evicted : d.position >= cap;

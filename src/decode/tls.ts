@@ -552,8 +552,9 @@ const SKIP_HANDSHAKES = 8;
  * Handshake messages are read in place when a record holds them whole; only
  * a message spanning records or segments is copied into a buffer (bounded,
  * sized for that message, freed once it is read). A Certificate is read as
- * soon as its first certificate has arrived. State between calls is five
- * fields, so an idle connection costs little.
+ * soon as its first certificate has arrived. Between messages the whole
+ * state is three numbers (position, recordRemaining, state): a caller with
+ * many idle streams can keep those and one parser (restore()).
  */
 export class TlsStreamParser {
   /** Stream offset of the next unread byte. */
@@ -588,6 +589,29 @@ export class TlsStreamParser {
   /** Stream offset of the first byte still needed. */
   get position(): number {
     return this.pos;
+  }
+
+  /** A handshake message is partly buffered: the parser cannot be saved as numbers now. */
+  get holdsBytes(): boolean {
+    return this.hs !== null;
+  }
+
+  /** With position and flags, the whole state of a parser that holds no bytes (see restore()). */
+  get recordRemaining(): number {
+    return this.recordLeft;
+  }
+
+  get state(): number {
+    return this.flags;
+  }
+
+  /** Continue from a state saved as position, recordRemaining and state (with no bytes held). */
+  restore(position: number, recordRemaining: number, state: number): void {
+    this.pos = position;
+    this.recordLeft = recordRemaining;
+    this.flags = state;
+    this.hs = null;
+    this.hsLen = 0;
   }
 
   /**

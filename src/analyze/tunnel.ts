@@ -780,7 +780,7 @@ export class TunnelAnalyzer implements Analyzer {
     }
     const probe = typeof held === 'object' ? held : undefined;
     const bytes = flow.bytes[0] + flow.bytes[1];
-    const outer = this.innerOf.get(flow);
+    const outer = this.innerOf.size > 0 ? this.innerOf.get(flow) : undefined;
     if (outer !== undefined) {
       this.innerOf.delete(flow);
       const tunnel = this.byTunnelUid.get(outer);
@@ -796,7 +796,7 @@ export class TunnelAnalyzer implements Analyzer {
       this.otherExternalBytes += bytes;
       if (isSpokeTwilio(flow) && this.bypass.length < MAX_UIDS) this.bypass.push(flow.uid);
     }
-    if (this.mplsFlows.delete(flow) && isSpokeTwilio(flow) && this.mpls && this.mpls.spokeTwilioFlows.length < MAX_UIDS)
+    if (this.mplsFlows.size > 0 && this.mplsFlows.delete(flow) && isSpokeTwilio(flow) && this.mpls && this.mpls.spokeTwilioFlows.length < MAX_UIDS)
       this.mpls.spokeTwilioFlows.push(flow.uid);
   }
 

@@ -71,6 +71,8 @@ interface Evidence {
 }
 
 const RANK: Record<ClassifiedBy, number> = { payload: 0, sni: 1, dns: 2, nrb: 3, cidr: 4, port: 5 };
+const byRank = (a: ClassifiedBy, b: ClassifiedBy): number => RANK[a] - RANK[b];
+const evidenceByRank = (a: Evidence, b: Evidence): number => RANK[a.by] - RANK[b.by];
 
 export class Classifier {
   readonly policy: Policy;
@@ -156,7 +158,7 @@ export class Classifier {
         if (!flow.classifiedBy.includes(e.by)) flow.classifiedBy.push(e.by);
       } else flow.conflicts.push(`${describe(winner)} vs ${describe(e)}`);
     }
-    flow.classifiedBy.sort((a, b) => RANK[a] - RANK[b]);
+    if (flow.classifiedBy.length > 1) flow.classifiedBy.sort(byRank);
 
     if (winner.side === 'client') noteOriginator(flow, claim(winner));
     const pinned = this.pinnedEdge;
@@ -167,15 +169,16 @@ export class Classifier {
   /** VPN and VDI (from their analyzers) and DNS; true if that decided the class. */
   private classifyByTags(flow: Flow): boolean {
     const tags = flow.tags;
-    for (const tag of tags) {
-      const vpn = tag.startsWith('vpn:');
-      if ((vpn || tag.startsWith('vdi:')) && tag.length > 4) {
-        flow.cls = vpn ? 'tunnel' : 'vdi';
-        flow.service = tag.slice(4);
-        flow.classifiedBy.push('payload');
-        return true;
+    if (tags.size > 0)
+      for (const tag of tags) {
+        const vpn = tag.startsWith('vpn:');
+        if ((vpn || tag.startsWith('vdi:')) && tag.length > 4) {
+          flow.cls = vpn ? 'tunnel' : 'vdi';
+          flow.service = tag.slice(4);
+          flow.classifiedBy.push('payload');
+          return true;
+        }
       }
-    }
     const dnsPort =
       (flow.proto === UDP || flow.proto === TCP) && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT);
     const dnsTag = tags.has('dns');
@@ -206,7 +209,8 @@ export class Classifier {
       const e = clientName ? this.nameEvidence('dns', clientName, 'client') : null;
       if (e?.host) evidence.push(e);
     }
-    return evidence.sort((a, b) => RANK[a.by] - RANK[b.by]);
+    if (evidence.length > 1) evidence.sort(evidenceByRank);
+    return evidence;
   }
 
   private nameEvidence(by: ClassifiedBy, name: string, side: Side): Evidence {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { CidrSet } from '../policy/match.js';
+import { seededRandom } from '../synth/random.js';
 import { DEFAULT_INTERNAL, InternalNetError, InternalNets } from './internal.js';
 
 describe('InternalNets', () => {
@@ -47,6 +49,28 @@ describe('InternalNets', () => {
     expect(nets.cidrs).toEqual(DEFAULT_INTERNAL);
     expect(nets.containsBytes(Uint8Array.from([10, 1, 2, 3]))).toBe(true);
     expect(nets.containsBytes(Uint8Array.from([8, 8, 8, 8]))).toBe(false);
+  });
+
+  it('answers as a CIDR set of the same networks for any text: dotted quads, near misses, IPv6, junk', () => {
+    const cidrs = ['203.0.113.0/24', '10.0.0.0/8', '0.0.0.0/1', '198.51.100.7', '2001:db8:5::/48', '::ffff:192.0.2.0/120'];
+    const custom = new InternalNets(cidrs);
+    const reference = new CidrSet([...custom.cidrs, '127.0.0.0/8', '::1/128'].map((c) => [c, true] as const));
+    const rand = seededRandom(11);
+    const pick = (s: string) => s[Math.floor(rand() * s.length)];
+    const octet = () => String(Math.floor(rand() * 260));
+    const texts = ['', '.', '1.2.3', '1.2.3.4.', '.1.2.3', '1..2.3', '01.2.3.4', '1.2.3.04', '010.0.0.1', '10.0.0.01', '10.0.0.1a', '0.0.0.0', '255.255.255.255', '256.1.1.1', '1.2.3.4 ', '::ffff:192.0.2.9', '::ffff:10.0.0.1'];
+    for (let i = 0; i < 3000; i++) {
+      texts.push([octet(), octet(), octet(), octet()].join('.'));
+      texts.push(Array.from({ length: 1 + Math.floor(rand() * 16) }, () => pick('0123456789..:af ')).join(''));
+    }
+    for (const t of texts) expect([t, custom.containsIp(t)]).toEqual([t, reference.lookup(t).length > 0]);
+  });
+
+  it('checks IPv4 addresses given as numbers', () => {
+    expect(nets.containsV4(0x0a010203)).toBe(true);
+    expect(nets.containsV4(0xc0a80101)).toBe(true);
+    expect(nets.containsV4(0xffffffff)).toBe(false);
+    expect(new InternalNets(['0.0.0.0/0']).containsV4(0xffffffff)).toBe(true);
   });
 
   it('replaces the defaults with --internal networks, keeping loopback; a bare address is a host', () => {

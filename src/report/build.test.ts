@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../synth/random.js';
 import { sanitizeText } from './sanitize.js';
-import { isoTime, sanitizeName } from './build.js';
+import { makeFlow } from '../classify/test-flows.js';
+import { isoTime, sanitizeName, toReportFlow } from './build.js';
 
 /** The formatting isoTime must keep: Date's, for every call. */
 function viaDate(ts: number): string {
@@ -48,5 +49,18 @@ describe('sanitizeName', () => {
   it('stays right after its memo fills and starts over', () => {
     for (let i = 0; i < 3000; i++) expect(sanitizeName(`h${i}\u0001.example`)).toBe(`h${i}\\x01.example`);
     expect(sanitizeName('h5\u0001.example')).toBe('h5\\x01.example');
+  });
+});
+
+describe('toReportFlow', () => {
+  it('sanitises names and notes (capped at 500), the same for every flow that repeats them', () => {
+    const notes = ['plain note', 'bell \u0007 and bidi \u202e', `${'n'.repeat(480)}\u001b[2J${'m'.repeat(100)}`, 'x'.repeat(700)];
+    for (let i = 0; i < 2; i++) {
+      const flow = makeFlow({ client: '10.1.2.15', server: '198.51.100.7', serverPort: 443, sni: 'a\u001b.example', dnsName: 'b\u0000.example' });
+      flow.notes.push(...notes);
+      const r = toReportFlow(flow);
+      expect(r.notes).toEqual(notes.map((n) => sanitizeText(n, 500)));
+      expect([r.sni, r.dnsName]).toEqual(['a\\x1b.example', 'b\\x00.example']);
+    }
   });
 });

@@ -67,7 +67,7 @@ export function toReportFlow(f: Flow): ReportFlow {
     handshakeRttMs: rtt != null ? round(rtt * 1000) : null,
     firstFrame: f.firstFrame,
     conflicts: f.conflicts,
-    notes: f.notes.map((n) => sanitizeText(n, 500)),
+    notes: f.notes.map((n) => notes.get(n)),
   };
 }
 
@@ -86,20 +86,35 @@ export function toReportSource(s: SourceInfo): ReportSource {
   };
 }
 
-/** Sanitised wire names by name: the same few names (SNI, DNS) come back on flow after flow. */
-const safeNames = new Map<string, string>();
-const MAX_SAFE_NAMES = 1024;
-/** Longer names are sanitised each time: the memo stays small whatever the capture holds. */
-const MAX_REMEMBERED_NAME = 255;
+/**
+ * sanitizeText results by input: the same few names (SNI, DNS) and notes come
+ * back on flow after flow, and sanitising builds its output a character at a
+ * time. Bounded: at most MAX_ENTRIES entries, none longer than MAX_KEY.
+ */
+class SanitizedMemo {
+  private static readonly MAX_ENTRIES = 1024;
+  private static readonly MAX_KEY = 512;
+  private readonly known = new Map<string, string>();
 
-/** sanitizeText(name) with the default cap, remembered for the next flows with the same name. */
-export function sanitizeName(name: string): string {
-  if (name.length > MAX_REMEMBERED_NAME) return sanitizeText(name);
-  let safe = safeNames.get(name);
-  if (safe === undefined) {
-    if (safeNames.size >= MAX_SAFE_NAMES) safeNames.clear();
-    safe = sanitizeText(name);
-    safeNames.set(name, safe);
+  /** `max` as for sanitizeText (its default when undefined). */
+  constructor(private readonly max?: number) {}
+
+  get(text: string): string {
+    if (text.length > SanitizedMemo.MAX_KEY) return sanitizeText(text, this.max);
+    let safe = this.known.get(text);
+    if (safe === undefined) {
+      if (this.known.size >= SanitizedMemo.MAX_ENTRIES) this.known.clear();
+      safe = sanitizeText(text, this.max);
+      this.known.set(text, safe);
+    }
+    return safe;
   }
-  return safe;
+}
+
+const names = new SanitizedMemo();
+const notes = new SanitizedMemo(500);
+
+/** sanitizeText(name): a wire name made safe to print. */
+export function sanitizeName(name: string): string {
+  return names.get(name);
 }

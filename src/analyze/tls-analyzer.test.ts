@@ -130,6 +130,37 @@ describe('TlsAnalyzer', () => {
     expect(flows[0].tls!.alerts).toEqual([{ frame: 6, fromClient: true, level: 2, description: 48 }]);
   });
 
+  it('gives the same result however the streams are cut into segments, in order or swapped in pairs', async () => {
+    const client = tlsClientHello('chunks.example', ['h2', 'http/1.1']);
+    const server = Uint8Array.from([...tlsServerHello(), ...tlsAlert(1, 90), ...tlsAlert(2, 40)]);
+    const cutInto = (b: Uint8Array, size: number): Uint8Array[] => {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < b.length; i += size) parts.push(b.subarray(i, i + size));
+      return parts;
+    };
+    for (const size of [1, 2, 5, 7, 321]) {
+      for (const swap of [false, true]) {
+        const fromClient = cutInto(client, size).map((p): [boolean, Uint8Array] => [true, p]);
+        const fromServer = cutInto(server, size).map((p): [boolean, Uint8Array] => [false, p]);
+        const pkts = connection([...fromClient, ...fromServer]);
+        // Swap neighbours within each direction (the server still answers after the client's last segment).
+        const swapPairs = (from: number, to: number) => {
+          for (let i = from; i + 1 < to; i += 2) [pkts[i], pkts[i + 1]] = [pkts[i + 1], pkts[i]];
+        };
+        if (swap) {
+          swapPairs(3, 3 + fromClient.length);
+          swapPairs(3 + fromClient.length, pkts.length);
+        }
+        const { flows, weirds } = await run(pkts, `chunks-${size}-${swap}`);
+        const tls = flows[0].tls!;
+        const label = `${size} bytes${swap ? ', swapped' : ''}`;
+        expect({ sni: tls.sni, alpn: tls.alpn, version: tls.version }, label).toEqual({ sni: 'chunks.example', alpn: ['h2', 'http/1.1'], version: 'TLS 1.2' });
+        expect(tls.alerts.map((a) => [a.fromClient, a.level, a.description]), label).toEqual([[false, 1, 90], [false, 2, 40]]);
+        expect(weirds, label).toEqual({});
+      }
+    }
+  });
+
   it('reassembles segments that arrive out of order', async () => {
     const ch = tlsClientHello('ooo.example');
     const pkts = connection([

@@ -141,8 +141,8 @@ describe(`application parser fuzz (${ITERATIONS} per parser, seed ${SEED})`, () 
       parseCertificateMessage(b, 9, b.length, cert);
       handler.onCertificate(cert);
       const p = new TlsStreamParser();
-      for (let len = 0; len <= b.length; len += 1 + (len >> 2)) p.feed(b, len, handler);
-      p.feed(b, b.length, handler);
+      for (let len = 0; len <= b.length; len += 1 + (len >> 2)) p.feed(b, 0, len, 0, handler);
+      p.feed(b, 0, b.length, 0, handler);
     });
   });
 

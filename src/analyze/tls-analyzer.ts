@@ -156,16 +156,15 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     }
     if (view.payloadLen === 0) return;
     const d = this.unpark(st, dir);
-    const finish = this.parseSegment(ctx, flow, st, d);
+    const finish = this.parseSegment(ctx, flow, st, d, syn);
     if (directionOver(d, this.reassembler.cap)) st.flags |= dir === 0 ? CLIENT_OVER : SERVER_OVER;
     this.park(st, dir, d);
     if (finish || (st.flags & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow, st);
   }
 
   /** Parse the packet's segment in direction d; true when the connection turned out not to be TLS. */
-  private parseSegment(ctx: PacketContext, flow: Flow, st: TcpState, d: TcpDirection): boolean {
+  private parseSegment(ctx: PacketContext, flow: Flow, st: TcpState, d: TcpDirection, syn: boolean): boolean {
     const view = ctx.view;
-    const syn = (view.tcpFlags & TCP_SYN) !== 0;
     if (d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return false;
     if (!(st.flags & TLS)) {
       // Decide on the first bytes: the client must open with a handshake record.
@@ -258,12 +257,16 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     return true;
   }
 
-  /** After parsing up to stream offset `parsed`: drop what the stream prefix no longer needs, or keep what the packet still holds. */
+  /**
+   * After parsing up to stream offset `parsed`: drop what the stream prefix
+   * no longer needs, or keep what the packet still holds. A direction that is
+   * done keeps nothing (an evicted stream stays, as the mark that it is over).
+   */
   private keepRest(d: TcpDirection, parsed: number): void {
     const stream = d.stream;
     if (stream) {
       stream.consume(parsed - stream.offset);
-      if (stream.length === 0 && !stream.hasGap && !stream.evicted) {
+      if ((d.done || (stream.length === 0 && !stream.hasGap)) && !stream.evicted) {
         this.reassembler.release(stream);
         d.stream = null;
       }

@@ -71,8 +71,23 @@ interface Evidence {
 }
 
 const RANK: Record<ClassifiedBy, number> = { payload: 0, sni: 1, dns: 2, nrb: 3, cidr: 4, port: 5 };
-const byRank = (a: ClassifiedBy, b: ClassifiedBy): number => RANK[a] - RANK[b];
-const evidenceByRank = (a: Evidence, b: Evidence): number => RANK[a.by] - RANK[b.by];
+const rankOfKind = (by: ClassifiedBy): number => RANK[by];
+const rankOfEvidence = (e: Evidence): number => RANK[e.by];
+
+/**
+ * Strongest first, keeping the order of equals: an insertion sort, since the
+ * lists hold a few entries and Array.prototype.sort would copy each into a
+ * work array first (once per flow).
+ */
+function sortByRank<T>(list: T[], rank: (x: T) => number): void {
+  for (let i = 1; i < list.length; i++) {
+    const x = list[i];
+    const r = rank(x);
+    let j = i - 1;
+    for (; j >= 0 && rank(list[j]) > r; j--) list[j + 1] = list[j];
+    list[j + 1] = x;
+  }
+}
 
 export class Classifier {
   readonly policy: Policy;
@@ -158,7 +173,7 @@ export class Classifier {
         if (!flow.classifiedBy.includes(e.by)) flow.classifiedBy.push(e.by);
       } else flow.conflicts.push(`${describe(winner)} vs ${describe(e)}`);
     }
-    if (flow.classifiedBy.length > 1) flow.classifiedBy.sort(byRank);
+    sortByRank(flow.classifiedBy, rankOfKind);
 
     if (winner.side === 'client') noteOriginator(flow, claim(winner));
     const pinned = this.pinnedEdge;
@@ -209,7 +224,7 @@ export class Classifier {
       const e = clientName ? this.nameEvidence('dns', clientName, 'client') : null;
       if (e?.host) evidence.push(e);
     }
-    if (evidence.length > 1) evidence.sort(evidenceByRank);
+    sortByRank(evidence, rankOfEvidence);
     return evidence;
   }
 

@@ -6,20 +6,25 @@
  * (calls.ts). docs/media.md has the definitions.
  *
  * Per RTP packet the work is O(1) and allocation-free: the flow's media
- * state is found with one Map lookup by Flow object, the stream by a scan of
- * the flow's small stream array (direction + SSRC).
+ * state is its `flow.mediaState` slot, and the stream is the one the previous
+ * packet in that direction went to when the SSRC is the same (else a scan of
+ * the flow's small stream array by direction + SSRC). Flows on ports that
+ * never carry media are marked NOT_MEDIA on their first packet. The per-flow
+ * state is made on the first packet that counts as media (a parsed RTP,
+ * RTCP, STUN, DTLS or ChannelData packet), so other UDP flows cost nothing.
  */
 import type { Analyzer, PacketContext } from '../../engine/analyzer.js';
 import type { Flow } from '../../flow/flow.js';
 import type { Policy } from '../../policy/types.js';
 import type { ReportCall, ReportRtpStream } from '../../report/schema.js';
+import type { StreamEndpoints } from './rtp-stream.js';
 import { DEMUX_DTLS, DEMUX_RTCP, DEMUX_RTP, DEMUX_STUN, DEMUX_TURN_CHANNEL, demuxUdp } from '../../decode/demux.js';
 import { parseRtp, parseRtcp, RtcpCompound, RtpHeader } from '../../decode/rtp.js';
 import { parseStun, StunMessage, ChannelData, parseChannelData } from '../../decode/stun.js';
 import { isDtlsVersion } from '../../decode/dtls.js';
 import { IPPROTO_UDP } from '../../decode/view.js';
 import { plausiblePayloadType } from './codecs.js';
-import { RtpStream } from './rtp-stream.js';
+import { RtpPacket, RtpStream } from './rtp-stream.js';
 import { StunTransactions } from './stun-rtt.js';
 import { buildCalls, type MediaFlow } from './calls.js';
 
@@ -44,9 +49,15 @@ const DTLS_HANDSHAKE = 22;
 const CLEARTEXT_ENTROPY = 7.0;
 const ENCRYPTED_ENTROPY = 7.6;
 
-/** Media state of one live flow. */
+/** Media state of one live flow (flow.mediaState). */
 class FlowMedia implements MediaFlow {
   streams: RtpStream[] = [];
+  /** The stream the last RTP packet of each direction went to (client, server). */
+  lastStream0: RtpStream | null = null;
+  lastStream1: RtpStream | null = null;
+  /** Endpoints of the streams sent by the client / by the server, shared by them. */
+  private ends0: StreamEndpoints | null = null;
+  private ends1: StreamEndpoints | null = null;
   candidates = 0;
   failedCandidates = 0;
   rtpPackets = 0;
@@ -75,11 +86,37 @@ class FlowMedia implements MediaFlow {
   get acceptedStreams(): RtpStream[] {
     return this.streams.filter((s) => s.accepted);
   }
+
+  endsFor(dir: 0 | 1): StreamEndpoints {
+    if (dir === 0) {
+      return (this.ends0 ??= { srcIp: this.clientIp, srcPort: this.clientPort, dstIp: this.serverIp, dstPort: this.serverPort, flowUid: this.uid });
+    }
+    return (this.ends1 ??= { srcIp: this.serverIp, srcPort: this.serverPort, dstIp: this.clientIp, dstPort: this.clientPort, flowUid: this.uid });
+  }
+
+  findStream(dir: 0 | 1, ssrc: number): RtpStream | null {
+    const streams = this.streams;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i];
+      if (s.ssrc === ssrc && s.dir === dir) return s;
+    }
+    return null;
+  }
+
+  removeStream(s: RtpStream): void {
+    this.streams.splice(this.streams.indexOf(s), 1);
+    if (this.lastStream0 === s) this.lastStream0 = null;
+    if (this.lastStream1 === s) this.lastStream1 = null;
+  }
 }
+
+/** flow.mediaState of a flow on a port that never carries media. */
+const NOT_MEDIA = new FlowMedia('', '', 0, '', 0);
 
 export class MediaAnalyzer implements Analyzer {
   readonly name = 'media';
-  private readonly live = new Map<Flow, FlowMedia>();
+  /** Media state of the live flows, in order of creation (the same objects as their flow.mediaState). */
+  private readonly live = new Set<FlowMedia>();
   private readonly ended: FlowMedia[] = [];
   /** Accepted streams, for RTCP lookup by SSRC (RTCP may use another 5-tuple). */
   private readonly bySsrc = new Map<number, RtpStream[]>();
@@ -92,6 +129,7 @@ export class MediaAnalyzer implements Analyzer {
   private streamList: ReportRtpStream[] = [];
 
   private readonly rtp = new RtpHeader();
+  private readonly pkt = new RtpPacket();
   private readonly rtcp = new RtcpCompound();
   private readonly stunMsg = new StunMessage();
   private readonly channel = new ChannelData();
@@ -107,46 +145,55 @@ export class MediaAnalyzer implements Analyzer {
   }
 
   onPacket(ctx: PacketContext): void {
-    const flow = ctx.flow;
     const view = ctx.view;
-    if (flow === null || view.proto !== IPPROTO_UDP || view.payloadLen === 0) return;
-    if (NEVER_MEDIA[flow.serverPort] === 1 || NEVER_MEDIA[flow.clientPort] === 1) return;
-    const buf = view.buf;
-    const off = view.payloadOff;
-    const end = off + view.payloadLen;
-    let fm = this.live.get(flow);
-    if (fm === undefined) {
-      const kind = demuxUdp(buf, off, end);
-      if (kind !== DEMUX_STUN && kind !== DEMUX_DTLS && kind !== DEMUX_TURN_CHANNEL && kind !== DEMUX_RTP && kind !== DEMUX_RTCP) return;
-      fm = new FlowMedia(flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
-      this.live.set(flow, fm);
+    const flow = ctx.flow;
+    if (view.proto !== IPPROTO_UDP || flow === null || view.payloadLen === 0) return;
+    const state = flow.mediaState as FlowMedia | undefined;
+    if (state === NOT_MEDIA) return;
+    if (state === undefined && (NEVER_MEDIA[flow.serverPort] === 1 || NEVER_MEDIA[flow.clientPort] === 1)) {
+      flow.mediaState = NOT_MEDIA;
+      return;
     }
-    this.demux(fm, flow, ctx, buf, off, end, true);
+    const off = view.payloadOff;
+    this.demux(state ?? null, flow, ctx, view.buf, off, off + view.payloadLen, true);
   }
 
-  private demux(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number, outer: boolean): void {
+  /** The flow's media state, made on its first media packet. */
+  private mediaOf(fm: FlowMedia | null, flow: Flow): FlowMedia {
+    if (fm !== null) return fm;
+    fm = new FlowMedia(flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
+    flow.mediaState = fm;
+    this.live.add(fm);
+    return fm;
+  }
+
+  private demux(state: FlowMedia | null, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number, outer: boolean): void {
     const kind = demuxUdp(buf, off, end);
+    let fm: FlowMedia;
     switch (kind) {
       case DEMUX_RTP:
-        this.onRtp(fm, flow, ctx, buf, off, end);
+        this.onRtp(state, flow, ctx, buf, off, end);
         return;
       case DEMUX_RTCP:
-        this.onRtcp(fm, flow, ctx, buf, off, end);
+        this.onRtcp(state, flow, ctx, buf, off, end);
         return;
       case DEMUX_STUN:
         if (!parseStun(buf, off, end, this.stunMsg) || !this.stunMsg.magic) return;
+        fm = this.mediaOf(state, flow);
         fm.stunPackets++;
         this.touch(fm, ctx.ts);
         (fm.stun ??= new StunTransactions()).onMessage(buf, this.stunMsg, ctx.dir, ctx.ts);
         return;
       case DEMUX_DTLS:
         if (end - off < 13 || !isDtlsVersion((buf[off + 1] << 8) | buf[off + 2])) return;
+        fm = this.mediaOf(state, flow);
         fm.dtlsPackets++;
         this.touch(fm, ctx.ts);
         if (buf[off] === DTLS_HANDSHAKE) fm.dtlsHandshake = true;
         return;
       case DEMUX_TURN_CHANNEL:
         if (!outer || !parseChannelData(buf, off, end, false, this.channel) || this.channel.truncated) return;
+        fm = this.mediaOf(state, flow);
         fm.turnChannelPackets++;
         this.demux(fm, flow, ctx, buf, this.channel.dataOff, this.channel.dataOff + this.channel.dataLen, false);
         return;
@@ -158,42 +205,43 @@ export class MediaAnalyzer implements Analyzer {
     fm.lastTs = ts;
   }
 
-  private onRtp(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
+  private onRtp(state: FlowMedia | null, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
     const h = this.rtp;
     if (!parseRtp(buf, off, end, h) || !plausiblePayloadType(h.payloadType)) return;
+    const fm = this.mediaOf(state, flow);
     const dir = ctx.dir;
-    const streams = fm.streams;
-    let s: RtpStream | null = null;
-    for (let i = 0; i < streams.length; i++) {
-      const c = streams[i];
-      if (c.ssrc === h.ssrc && c.dir === dir) {
-        s = c;
-        break;
+    let s = dir === 0 ? fm.lastStream0 : fm.lastStream1;
+    if (s === null || s.ssrc !== h.ssrc) {
+      s = fm.findStream(dir, h.ssrc);
+      if (s === null) {
+        if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
+        s = this.newCandidate(fm, dir, h.ssrc);
       }
-    }
-    if (s === null) {
-      if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
-      s = this.newCandidate(fm, flow, dir, h.ssrc);
+      if (dir === 0) fm.lastStream0 = s;
+      else fm.lastStream1 = s;
     }
     s.samplePayload(buf, h.payloadOff, h.payloadLen, h.payloadType);
     const wasAccepted = s.accepted;
-    if (s.offer(ctx.ts, h.seq, h.timestamp, h.payloadType, h.marker, ctx.view.ipTotalLen, ctx.frame)) this.onAccepted(fm, s);
+    const pkt = this.pkt;
+    pkt.ts = ctx.ts;
+    pkt.seq = h.seq;
+    pkt.rawTs = h.timestamp;
+    pkt.pt = h.payloadType;
+    pkt.marker = h.marker;
+    pkt.ipBytes = ctx.view.ipTotalLen;
+    pkt.frame = ctx.frame;
+    if (s.offer(pkt)) this.onAccepted(fm, s);
     if (wasAccepted || s.accepted) this.touch(fm, ctx.ts);
   }
 
-  private newCandidate(fm: FlowMedia, flow: Flow, dir: 0 | 1, ssrc: number): RtpStream {
+  private newCandidate(fm: FlowMedia, dir: 0 | 1, ssrc: number): RtpStream {
     if (fm.candidates >= MAX_CANDIDATES) {
       // Replace the oldest unaccepted candidate.
-      const i = fm.streams.findIndex((c) => !c.accepted);
-      fm.streams.splice(i, 1);
+      fm.removeStream(fm.streams.find((c) => !c.accepted)!);
       fm.candidates--;
       fm.failedCandidates++;
     }
-    const ends =
-      dir === 0
-        ? { srcIp: flow.clientIp, srcPort: flow.clientPort, dstIp: flow.serverIp, dstPort: flow.serverPort, flowUid: flow.uid }
-        : { srcIp: flow.serverIp, srcPort: flow.serverPort, dstIp: flow.clientIp, dstPort: flow.clientPort, flowUid: flow.uid };
-    const s = new RtpStream(ssrc, dir, ends, this.timelineMaxPoints);
+    const s = new RtpStream(ssrc, dir, fm.endsFor(dir), this.timelineMaxPoints);
     fm.streams.push(s);
     fm.candidates++;
     return s;
@@ -226,7 +274,7 @@ export class MediaAnalyzer implements Analyzer {
     if (victim === null || owner === null) return;
     const v: RtpStream = victim;
     const o: FlowMedia = owner;
-    o.streams.splice(o.streams.indexOf(v), 1);
+    o.removeStream(v);
     const list = this.bySsrc.get(v.ssrc);
     if (list) {
       list.splice(list.indexOf(v), 1);
@@ -242,9 +290,10 @@ export class MediaAnalyzer implements Analyzer {
    * SRTCP (bytes after the last packet: E flag, index, auth tag; or an
    * encrypted, unparsable second packet) is only counted.
    */
-  private onRtcp(fm: FlowMedia, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
+  private onRtcp(state: FlowMedia | null, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
     const r = this.rtcp;
     if (!parseRtcp(buf, off, end, r)) return;
+    const fm = this.mediaOf(state, flow);
     this.touch(fm, ctx.ts);
     if (r.trailingBytes > 0 || r.truncated) {
       fm.srtcpPackets++;
@@ -273,9 +322,10 @@ export class MediaAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const fm = this.live.get(flow);
-    if (fm === undefined) return;
-    this.live.delete(flow);
+    const fm = flow.mediaState as FlowMedia | undefined;
+    flow.mediaState = undefined;
+    if (fm === undefined || fm === NOT_MEDIA) return;
+    this.live.delete(fm);
     fm.edge = flow.edge;
     fm.cls = flow.cls;
     fm.packets = [flow.packets[0], flow.packets[1]];
@@ -320,7 +370,7 @@ export class MediaAnalyzer implements Analyzer {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    for (const fm of this.live.values()) this.endFlow(fm);
+    for (const fm of this.live) this.endFlow(fm);
     this.live.clear();
     const all = this.ended.flatMap((fm) => fm.streams);
     all.sort((a, b) => a.firstTs - b.firstTs || a.firstFrame - b.firstFrame);

@@ -8,8 +8,14 @@
  *
  * Memory per stream is O(1) apart from the bounded timeline. Before a stream
  * is accepted (and, for dynamic payload types, until its clock is inferred)
- * up to PENDING packet headers are kept in typed arrays and replayed into the
- * analysis, so the first packets are counted exactly once.
+ * up to PENDING packet headers are kept in one typed array and replayed into
+ * the analysis, so the first packets are counted exactly once. A candidate
+ * (not yet accepted) holds only that buffer; the duplicate window, the
+ * timeline and the SR memory are made when they are first needed.
+ *
+ * Per packet of an accepted stream the work is O(1) and allocation-free; the
+ * clock of the current payload type is cached, so the static table is read
+ * only when the payload type changes.
  */
 import type { ReportRtpStream } from '../../report/schema.js';
 import { isoTime, round } from '../../report/build.js';
@@ -20,6 +26,14 @@ import { Timeline, type TimelinePoint } from './timeline.js';
 export const MIN_RUN = 3;
 /** Packets kept before acceptance / clock inference. */
 const PENDING = 16;
+// Fields of one buffered packet, strided in `pending` (pt and marker share a slot: pt | marker << 7).
+const P_TS = 0;
+const P_RAW_TS = 1;
+const P_SEQ = 2;
+const P_PT_MARKER = 3;
+const P_BYTES = 4;
+const P_FRAME = 5;
+const P_FIELDS = 6;
 /** Arrival-time span after which a dynamic payload type's clock is inferred. */
 const INFER_SPAN_S = 1;
 /** Duplicate-detection window (sequence numbers). */
@@ -46,6 +60,28 @@ function median(xs: number[]): number {
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
 
+/**
+ * One RTP packet as the stream analysis takes it: a record the caller fills
+ * and reuses for every packet. Handing the stream this record, not seven
+ * arguments, keeps the per-packet calls free of allocation (V8 boxes a double
+ * argument, such as the arrival time, for a call it does not inline).
+ */
+export class RtpPacket {
+  /** Arrival time, seconds since the epoch. */
+  ts = 0;
+  seq = 0;
+  /** RTP timestamp (32-bit, unsigned). */
+  rawTs = 0;
+  pt = 0;
+  marker = false;
+  /** IP total length. */
+  ipBytes = 0;
+  frame = 0;
+}
+
+/** The record buffered packets are replayed through. */
+const replayed = new RtpPacket();
+
 export interface StreamEndpoints {
   srcIp: string;
   srcPort: number;
@@ -55,71 +91,63 @@ export interface StreamEndpoints {
 }
 
 export class RtpStream {
+  // Fields are declared hot first: V8 lays them out in this order, so a
+  // packet touches a few adjacent cache lines of each of 600 interleaved streams.
   accepted = false;
+  // ---- acceptance / clock inference buffer: PENDING packets × P_FIELDS ----
+  private pending: Float64Array | null = new Float64Array(PENDING * P_FIELDS);
+  private pendingCount = 0;
+  private run = 0;
+  /** G.711 payload bytes counted toward the cleartext heuristic. */
+  private sampled = 0;
+
+  // ---- Wireshark tap_rtp_stat_t ----
+  totalNr = 0;
+  private startSeq = 0;
+  private stopSeq = 0;
+  private seqNum = 0;
+  private under = false;
+  private curPt = 0;
+  /** Payload type whose clock is in clockKhz (-1: none cached). */
+  private clockPt = -1;
+  /** ⌊clock rate / 1000⌋ of clockPt, Wireshark's integer divisor; 0 = no clock. */
+  private clockKhz = 0;
+  /** Arrival time of the previous packet, ms since the first. */
+  private time = 0;
+  private jitter = 0;
+  maxJitter = 0;
+  meanJitter = 0;
+  maxDelta = 0;
+  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
+  private lastExtTs = TWO32;
+  /** lastExtTs minus its low 32 bits (packet-rtp.c's `prev & 0xFFFFFFFF00000000`). */
+  private lastExtTsHigh = TWO32;
+  firstTs = 0;
+  lastTs = 0;
+  ipBytes = 0;
+
+  // ---- our own sequence accounting ----
+  private lastExtSeq = 0x10000;
+  highestExt = -1;
+  /** Extended sequence numbers of the last DUP_WINDOW slots (made on acceptance). */
+  private seen: Int32Array | null = null;
+  private timeline: Timeline | null = null;
+  duplicates = 0;
+  outOfOrder = 0;
+  private seqCycles = 0;
+  /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
+  sequenceErrors = 0;
+
   /** Payload type of the first packet (the stream's codec). */
   pt = -1;
   clockRate: number | null = null;
   clockRateInferred = false;
   /** Set by the analyzer from flow evidence (DTLS, SRTCP, RTCP) and the payload entropy. */
   srtp: boolean | null = null;
-
-  firstTs = 0;
-  lastTs = 0;
   firstFrame = 0;
-  ipBytes = 0;
-
-  // ---- Wireshark tap_rtp_stat_t ----
-  private started = false;
-  private startSeq = 0;
-  private stopSeq = 0;
-  private seqNum = 0;
-  private seqCycles = 0;
-  private under = false;
-  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
-  private lastExtTsAnalysed = 0;
-  private time = 0;
-  private curPt = 0;
-  private jitter = 0;
-  maxJitter = 0;
-  meanJitter = 0;
-  private delta = 0;
-  maxDelta = 0;
-  totalNr = 0;
-  /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
-  sequenceErrors = 0;
-  private lastExtTs = TWO32;
-
-  // ---- our own sequence accounting ----
-  private lastExtSeq = 0x10000;
-  highestExt = -1;
-  duplicates = 0;
-  outOfOrder = 0;
-  private readonly seen = new Int32Array(DUP_WINDOW).fill(-1);
-
-  // ---- acceptance / clock inference buffer ----
-  private pending: {
-    ts: Float64Array;
-    rawTs: Float64Array;
-    seq: Int32Array;
-    pt: Uint8Array;
-    marker: Uint8Array;
-    bytes: Int32Array;
-    frame: Float64Array;
-  } | null = {
-    ts: new Float64Array(PENDING),
-    rawTs: new Float64Array(PENDING),
-    seq: new Int32Array(PENDING),
-    pt: new Uint8Array(PENDING),
-    marker: new Uint8Array(PENDING),
-    bytes: new Int32Array(PENDING),
-    frame: new Float64Array(PENDING),
-  };
-  private pendingCount = 0;
-  private run = 0;
 
   // ---- cleartext heuristic (G.711 only) ----
   private histogram: Uint16Array | null = null;
-  private sampled = 0;
   /** Shannon entropy (bits/byte) of the sampled G.711 payload, when measured. */
   payloadEntropy: number | null = null;
 
@@ -132,11 +160,10 @@ export class RtpStream {
   rttMaxMs = 0;
   rttSumMs = 0;
   rttSamples = 0;
-  private readonly srNtp = new Float64Array(SR_MEMORY).fill(-1);
-  private readonly srTs = new Float64Array(SR_MEMORY);
+  /** NTP middle words and capture times of the last SR_MEMORY SRs (made on the first SR). */
+  private srNtp: Float64Array | null = null;
+  private srTs: Float64Array | null = null;
   private srNext = 0;
-
-  private timeline: Timeline | null = null;
 
   constructor(
     readonly ssrc: number,
@@ -150,45 +177,50 @@ export class RtpStream {
    * stream is accepted after MIN_RUN consecutive sequence numbers and the
    * buffer is replayed. Returns true when this call accepted the stream.
    */
-  offer(ts: number, seq: number, rawTs: number, pt: number, marker: boolean, ipBytes: number, frame: number): boolean {
+  offer(pkt: RtpPacket): boolean {
     const p = this.pending;
     if (p === null) {
-      this.analyse(ts, seq, rawTs, pt, marker, ipBytes, frame);
+      this.analyse(pkt);
       return false;
     }
     if (this.pendingCount === PENDING) {
       if (this.accepted) {
         this.inferClock();
         this.replay();
-        this.analyse(ts, seq, rawTs, pt, marker, ipBytes, frame);
+        this.analyse(pkt);
         return false;
       }
       this.dropOldest();
     }
     const i = this.pendingCount++;
-    if (i > 0 && ((p.seq[i - 1] + 1) & 0xffff) === seq) this.run++;
+    const at = i * P_FIELDS;
+    if (i > 0 && ((p[at - P_FIELDS + P_SEQ] + 1) & 0xffff) === pkt.seq) this.run++;
     else this.run = 1;
-    p.ts[i] = ts;
-    p.rawTs[i] = rawTs;
-    p.seq[i] = seq;
-    p.pt[i] = pt;
-    p.marker[i] = marker ? 1 : 0;
-    p.bytes[i] = ipBytes;
-    p.frame[i] = frame;
+    p[at + P_TS] = pkt.ts;
+    p[at + P_RAW_TS] = pkt.rawTs;
+    p[at + P_SEQ] = pkt.seq;
+    p[at + P_PT_MARKER] = pkt.marker ? pkt.pt | 0x80 : pkt.pt;
+    p[at + P_BYTES] = pkt.ipBytes;
+    p[at + P_FRAME] = pkt.frame;
     if (!this.accepted) {
       if (this.run < MIN_RUN) return false;
-      this.accepted = true;
-      this.pt = p.pt[0];
-      const st = staticPayloadType(this.pt);
-      if (st) this.clockRate = st.clockRate;
+      this.accept(p[P_PT_MARKER] & 0x7f);
       if (!isDynamic(this.pt)) this.replay();
       return true;
     }
-    if (ts - p.ts[0] >= INFER_SPAN_S) {
+    if (pkt.ts - p[P_TS] >= INFER_SPAN_S) {
       this.inferClock();
       this.replay();
     }
     return false;
+  }
+
+  private accept(pt: number): void {
+    this.accepted = true;
+    this.pt = pt;
+    const st = staticPayloadType(pt);
+    if (st) this.clockRate = st.clockRate;
+    this.seen = new Int32Array(DUP_WINDOW).fill(-1);
   }
 
   /** Count the packet toward the G.711 cleartext heuristic (first ENTROPY_SAMPLE bytes). */
@@ -216,14 +248,7 @@ export class RtpStream {
   }
 
   private dropOldest(): void {
-    const p = this.pending!;
-    p.ts.copyWithin(0, 1);
-    p.rawTs.copyWithin(0, 1);
-    p.seq.copyWithin(0, 1);
-    p.pt.copyWithin(0, 1);
-    p.marker.copyWithin(0, 1);
-    p.bytes.copyWithin(0, 1);
-    p.frame.copyWithin(0, 1);
+    this.pending!.copyWithin(0, P_FIELDS);
     this.pendingCount--;
   }
 
@@ -242,10 +267,13 @@ export class RtpStream {
     const gaps: number[] = [];
     let pairs = 0;
     for (let i = 1; i < this.pendingCount; i++) {
-      if (p.pt[i] !== this.pt || p.pt[i - 1] !== this.pt || ((p.seq[i - 1] + 1) & 0xffff) !== p.seq[i]) continue;
+      const at = i * P_FIELDS;
+      const before = at - P_FIELDS;
+      if ((p[at + P_PT_MARKER] & 0x7f) !== this.pt || (p[before + P_PT_MARKER] & 0x7f) !== this.pt) continue;
+      if (((p[before + P_SEQ] + 1) & 0xffff) !== p[at + P_SEQ]) continue;
       pairs++;
-      const step = (p.rawTs[i] - p.rawTs[i - 1] + TWO32) % TWO32;
-      const gap = p.ts[i] - p.ts[i - 1];
+      const step = (p[at + P_RAW_TS] - p[before + P_RAW_TS] + TWO32) % TWO32;
+      const gap = p[at + P_TS] - p[before + P_TS];
       if (step === 0 || step >= TWO31) continue;
       steps.push(step);
       if (gap > MIN_GAP_S) gaps.push(gap);
@@ -255,6 +283,7 @@ export class RtpStream {
     if (rate !== null) {
       this.clockRate = rate;
       this.clockRateInferred = true;
+      this.clockPt = -1;
     }
   }
 
@@ -263,7 +292,17 @@ export class RtpStream {
     const n = this.pendingCount;
     this.pending = null;
     this.pendingCount = 0;
-    for (let i = 0; i < n; i++) this.analyse(p.ts[i], p.seq[i], p.rawTs[i], p.pt[i], p.marker[i] === 1, p.bytes[i], p.frame[i]);
+    for (let at = 0; at < n * P_FIELDS; at += P_FIELDS) {
+      const ptMarker = p[at + P_PT_MARKER];
+      replayed.ts = p[at + P_TS];
+      replayed.seq = p[at + P_SEQ];
+      replayed.rawTs = p[at + P_RAW_TS];
+      replayed.pt = ptMarker & 0x7f;
+      replayed.marker = ptMarker >= 0x80;
+      replayed.ipBytes = p[at + P_BYTES];
+      replayed.frame = p[at + P_FRAME];
+      this.analyse(replayed);
+    }
   }
 
   /** End of the stream: flush what is still buffered (accepted streams only). */
@@ -275,30 +314,40 @@ export class RtpStream {
     if (this.payloadEntropy === null) this.closeEntropy();
   }
 
-  private clockFor(pt: number): number {
-    if (pt < 96) return staticPayloadType(pt)?.clockRate ?? 0;
+  /** ⌊clock/1000⌋ of a packet's payload type (0: no clock), cached for the last payload type. */
+  private clockKhzFor(pt: number): number {
+    if (pt === this.clockPt) return this.clockKhz;
+    let clock: number;
+    if (pt < 96) clock = staticPayloadType(pt)?.clockRate ?? 0;
     // Dynamic: only the stream's own payload type has a (inferred) clock; others
     // (telephone-event, RED, FEC on the same SSRC) are skipped for jitter, as
     // Wireshark does for telephone-event.
-    return pt === this.pt && this.clockRate !== null ? this.clockRate : 0;
+    else clock = pt === this.pt && this.clockRate !== null ? this.clockRate : 0;
+    this.clockPt = pt;
+    // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic); every clock is >= 8000.
+    this.clockKhz = Math.floor(clock / 1000);
+    return this.clockKhz;
   }
 
   /** rtppacket_analyse, step for step. */
-  private analyse(ts: number, seq: number, rawTs: number, pt: number, marker: boolean, ipBytes: number, frame: number): void {
-    const extTs = this.extendTimestamp(rawTs);
+  private analyse(pkt: RtpPacket): void {
+    const ts = pkt.ts;
+    const seq = pkt.seq;
+    const pt = pkt.pt;
+    const ipBytes = pkt.ipBytes;
+    const prevExtTs = this.lastExtTs;
+    const extTs = this.extendTimestamp(pkt.rawTs);
     const extSeq = this.extendSeq(seq);
     this.countSeq(extSeq);
     this.ipBytes += ipBytes;
     this.lastTs = ts;
     const tMs = (ts - this.firstTs) * 1000;
 
-    if (!this.started) {
-      this.started = true;
+    if (this.totalNr === 0) {
       this.firstTs = ts;
-      this.firstFrame = frame;
+      this.firstFrame = pkt.frame;
       this.startSeq = this.stopSeq = this.seqNum = seq;
       this.time = 0;
-      this.lastExtTsAnalysed = extTs;
       this.curPt = pt;
       this.totalNr = 1;
       this.timeline = new Timeline(ts, extSeq - 1, this.timelineMaxPoints);
@@ -335,30 +384,26 @@ export class RtpStream {
     if (this.curPt === PT_CN || this.curPt === PT_CN_OLD) flags |= F_FOLLOW_PT_CN;
     this.curPt = pt;
 
-    const clock = this.clockFor(pt);
+    const clockKhz = this.clockKhzFor(pt);
     let currentJitter = 0;
-    if (clock !== 0) {
-      // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic).
-      const nominalDiff = (extTs - this.lastExtTsAnalysed) / Math.floor(clock / 1000);
+    if (clockKhz !== 0) {
+      const nominalDiff = (extTs - prevExtTs) / clockKhz;
       const expected = this.time + nominalDiff;
       currentJitter = (15 * this.jitter + Math.abs(tMs - expected)) / 16;
-      this.delta = tMs - this.time;
       this.jitter = currentJitter;
-    } else {
-      this.delta = tMs - this.time;
     }
+    const delta = tMs - this.time;
 
-    if (marker) flags |= F_MARKER;
+    if (pkt.marker) flags |= F_MARKER;
     if (flags === 0) {
-      if (this.delta > this.maxDelta) this.maxDelta = this.delta;
-      if (clock !== 0) {
+      if (delta > this.maxDelta) this.maxDelta = delta;
+      if (clockKhz !== 0) {
         if (this.jitter > this.maxJitter) this.maxJitter = this.jitter;
         this.meanJitter = (this.meanJitter * (this.totalNr - 1) + currentJitter) / this.totalNr;
       }
     }
 
     this.time = tMs;
-    this.lastExtTsAnalysed = extTs;
     this.stopSeq = seq;
     this.totalNr++;
     this.timeline!.add(ts, ipBytes, this.clockRate !== null ? this.jitter : NaN, this.highestExt);
@@ -367,11 +412,11 @@ export class RtpStream {
   /** packet-rtp.c calculate_extended_timestamp. */
   private extendTimestamp(raw: number): number {
     const prev = this.lastExtTs;
-    let ext = Math.floor(prev / TWO32) * TWO32 + raw;
-    if (ext + TWO31 < prev) ext += TWO32;
-    else if (prev + TWO31 < ext) ext -= TWO32;
-    this.lastExtTs = ext;
-    return ext;
+    let high = this.lastExtTsHigh;
+    if (high + raw + TWO31 < prev) high += TWO32;
+    else if (prev + TWO31 < high + raw) high -= TWO32;
+    this.lastExtTsHigh = high;
+    return (this.lastExtTs = high + raw);
   }
 
   /** packet-rtp.c calculate_extended_seqno. */
@@ -386,12 +431,13 @@ export class RtpStream {
 
   /** Duplicates (seen within the last DUP_WINDOW numbers) and out-of-order arrivals. */
   private countSeq(ext: number): void {
+    const seen = this.seen!;
     const slot = ext & (DUP_WINDOW - 1);
-    if (this.seen[slot] === ext) {
+    if (seen[slot] === ext) {
       this.duplicates++;
       return;
     }
-    this.seen[slot] = ext;
+    seen[slot] = ext;
     if (ext > this.highestExt) this.highestExt = ext;
     else this.outOfOrder++;
   }
@@ -426,6 +472,8 @@ export class RtpStream {
 
   /** Sender report seen from this stream's sender: remember its NTP middle 32 bits. */
   noteSenderReport(ntpMiddle: number, ts: number): void {
+    if (this.srNtp === null) this.srNtp = new Float64Array(SR_MEMORY).fill(-1);
+    if (this.srTs === null) this.srTs = new Float64Array(SR_MEMORY);
     this.srNtp[this.srNext] = ntpMiddle;
     this.srTs[this.srNext] = ts;
     this.srNext = (this.srNext + 1) % SR_MEMORY;
@@ -437,10 +485,12 @@ export class RtpStream {
    * the round trip is capture time(RR) − capture time(SR) − DLSR.
    */
   noteRoundTrip(lsr: number, dlsr: number, ts: number): void {
-    if (lsr === 0) return;
+    const srNtp = this.srNtp;
+    const srTs = this.srTs;
+    if (lsr === 0 || srNtp === null || srTs === null) return;
     for (let i = 0; i < SR_MEMORY; i++) {
-      if (this.srNtp[i] !== lsr) continue;
-      const rttMs = (ts - this.srTs[i] - dlsr / 65536) * 1000;
+      if (srNtp[i] !== lsr) continue;
+      const rttMs = (ts - srTs[i] - dlsr / 65536) * 1000;
       if (rttMs < 0) return;
       this.rttSamples++;
       this.rttSumMs += rttMs;

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { destinationFamilies } from '../policy/compile.js';
 import { loadPolicy } from '../policy/load.js';
+import { parseIp } from '../policy/match.js';
 import { SPOKE_TWILIO_POLICY } from '../policy/spoke-twilio.js';
 import type { Policy } from '../policy/types.js';
 import { Classifier, summarizeClasses } from './classify.js';
@@ -171,6 +172,20 @@ describe('media by address', () => {
     const r = run({ server: '54.172.60.9', serverPort: 443 });
     expect(r).toMatchObject({ cls: 'other', service: null, classifiedBy: ['cidr', 'port'] });
     expect(r.notes).toEqual(["tcp/443 to media range 54.172.60.0/23 is outside the policy's udp/10000-60000"]);
+  });
+
+  it('matches media ranges the same from address text and from address bytes', () => {
+    for (const [ip, port, proto] of [
+      ['168.86.128.10', 15000, 17],
+      ['34.203.251.255', 30000, 17],
+      ['54.172.60.9', 443, 6],
+      ['::ffff:34.203.251.255', 30000, 17],
+      ['93.184.216.34', 20000, 17],
+    ] as const) {
+      const m = classifier.matchMedia(ip, port, proto);
+      expect(classifier.matchMediaAddr(parseIp(ip)!, port, proto)).toEqual(m);
+      if (ip !== '93.184.216.34') expect(m).not.toBeNull();
+    }
   });
 
   it('IPv4-mapped IPv6 addresses match IPv4 ranges', () => {

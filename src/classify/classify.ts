@@ -123,10 +123,11 @@ export class Classifier {
 
   matchMedia(ip: string, port: number, proto: number): MediaMatch | null {
     const addr = parseIp(ip);
-    return addr && this.matchMediaBytes(addr, port, proto);
+    return addr && this.matchMediaAddr(addr, port, proto);
   }
 
-  private matchMediaBytes(addr: Uint8Array, port: number, proto: number): MediaMatch | null {
+  /** matchMedia for an address as bytes (Flow.clientAddr/serverAddr): nothing to parse. */
+  matchMediaAddr(addr: Uint8Array, port: number, proto: number): MediaMatch | null {
     const ranges = this.compiled.media.lookupBytes(addr);
     if (ranges.length === 0) return null;
     // Ranges come least specific first: the last own-range of a specific edge decides,
@@ -211,10 +212,10 @@ export class Classifier {
     if (sni) evidence.push(this.nameEvidence('sni', sni, 'server'));
     if (flow.dnsName) evidence.push(this.nameEvidence(flow.dnsNameSource === 'nrb' ? 'nrb' : 'dns', flow.dnsName, 'server'));
 
-    let media = this.matchMediaBytes(flow.serverAddr, flow.serverPort, flow.proto);
+    let media = this.matchMediaAddr(flow.serverAddr, flow.serverPort, flow.proto);
     let side: Side = 'server';
     if (!media) {
-      media = this.matchMediaBytes(flow.clientAddr, flow.clientPort, flow.proto);
+      media = this.matchMediaAddr(flow.clientAddr, flow.clientPort, flow.proto);
       side = 'client';
     }
     if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });

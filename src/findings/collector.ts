@@ -21,7 +21,7 @@ export interface IpMatcher {
 
 export interface FindingsSettings {
   policy: Policy;
-  classifier: Pick<Classifier, 'matchHost' | 'matchMedia'>;
+  classifier: Pick<Classifier, 'matchHost' | 'matchMedia' | 'matchMediaAddr'>;
   internal: IpMatcher;
   /** The pinned edge id (--edge). */
   edge: string;
@@ -358,7 +358,7 @@ export class FindingsCollector implements Analyzer {
     if (!j.media) return;
     const pinned = this.settings.edge;
     if (pinned !== this.roamingEdge && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', this.ref(flow, j));
-    const m = this.settings.classifier.matchMedia(flow.serverIp, flow.serverPort, flow.proto);
+    const m = this.settings.classifier.matchMediaAddr(flow.serverAddr, flow.serverPort, flow.proto);
     if (m?.legacy) this.add('legacy-media-range', { ...this.ref(flow, j), cidr: m.cidr });
   }
 

@@ -111,7 +111,9 @@ class FlowMedia implements MediaFlow {
 }
 
 /** flow.mediaState of a flow on a port that never carries media. */
-const NOT_MEDIA = new FlowMedia('', '', 0, '', 0);
+const NOT_MEDIA: unique symbol = Symbol('not media');
+/** What flow.mediaState holds: nothing yet, the flow's media state, or NOT_MEDIA. */
+type MediaSlot = FlowMedia | typeof NOT_MEDIA | undefined;
 
 export class MediaAnalyzer implements Analyzer {
   readonly name = 'media';
@@ -148,7 +150,7 @@ export class MediaAnalyzer implements Analyzer {
     const view = ctx.view;
     const flow = ctx.flow;
     if (view.proto !== IPPROTO_UDP || flow === null || view.payloadLen === 0) return;
-    const state = flow.mediaState as FlowMedia | undefined;
+    const state = flow.mediaState as MediaSlot;
     if (state === NOT_MEDIA) return;
     if (state === undefined && (NEVER_MEDIA[flow.serverPort] === 1 || NEVER_MEDIA[flow.clientPort] === 1)) {
       flow.mediaState = NOT_MEDIA;
@@ -322,7 +324,7 @@ export class MediaAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const fm = flow.mediaState as FlowMedia | undefined;
+    const fm = flow.mediaState as MediaSlot;
     flow.mediaState = undefined;
     if (fm === undefined || fm === NOT_MEDIA) return;
     this.live.delete(fm);

@@ -20,7 +20,7 @@
 import type { ReportRtpStream } from '../../report/schema.js';
 import { isoTime, round } from '../../report/build.js';
 import { guessDynamicCodec, isDynamic, PT_CN, PT_CN_OLD, snapClockRate, staticPayloadType } from './codecs.js';
-import { Timeline, type TimelinePoint } from './timeline.js';
+import { jitterUs, NO_JITTER, Timeline, type TimelinePoint } from './timeline.js';
 
 /** Consecutive sequence numbers (seq + 1) needed before a candidate becomes a stream. */
 export const MIN_RUN = 3;
@@ -351,7 +351,7 @@ export class RtpStream {
       this.curPt = pt;
       this.totalNr = 1;
       this.timeline = new Timeline(ts, extSeq - 1, this.timelineMaxPoints);
-      this.timeline.add(ts, ipBytes, this.clockRate !== null ? 0 : NaN, this.highestExt);
+      this.timeline.add(pkt, this.clockRate !== null ? 0 : NO_JITTER, this.highestExt);
       return;
     }
 
@@ -406,7 +406,7 @@ export class RtpStream {
     this.time = tMs;
     this.stopSeq = seq;
     this.totalNr++;
-    this.timeline!.add(ts, ipBytes, this.clockRate !== null ? this.jitter : NaN, this.highestExt);
+    this.timeline!.add(pkt, this.clockRate !== null ? jitterUs(this.jitter) : NO_JITTER, this.highestExt);
   }
 
   /** packet-rtp.c calculate_extended_timestamp. */

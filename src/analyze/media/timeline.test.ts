@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Timeline, type TimelinePoint } from './timeline.js';
+import { jitterUs, NO_JITTER, Timeline, type TimelinePoint } from './timeline.js';
 
 interface Sample {
   ts: number;
@@ -81,7 +81,7 @@ describe('Timeline', () => {
       const t0 = 1_700_000_000.123;
       const list = samples(seed, 3000, t0);
       const tl = new Timeline(t0, 99, maxPoints);
-      for (const s of list) tl.add(s.ts, s.bytes, s.jitter, s.highest);
+      for (const s of list) tl.add({ ts: s.ts, ipBytes: s.bytes }, Number.isNaN(s.jitter) ? NO_JITTER : jitterUs(s.jitter), s.highest);
       const expected = reference(t0, 99, maxPoints, list);
       expect(tl.points()).toEqual(expected);
       expect(tl.points()).toEqual(expected); // reading twice changes nothing
@@ -91,10 +91,10 @@ describe('Timeline', () => {
 
   it('puts a packet on a bucket boundary in the later bucket and one before t0 in the first', () => {
     const tl = new Timeline(10, 0, 600);
-    tl.add(10, 100, 1, 1);
-    tl.add(10.999, 100, 2, 2);
-    tl.add(11, 100, 3, 3);
-    tl.add(9.5, 100, 4, 4);
+    tl.add({ ts: 10, ipBytes: 100 }, 1000, 1);
+    tl.add({ ts: 10.999, ipBytes: 100 }, 2000, 2);
+    tl.add({ ts: 11, ipBytes: 100 }, 3000, 3);
+    tl.add({ ts: 9.5, ipBytes: 100 }, 4000, 4);
     expect(tl.points().map((p) => [p.t, p.packets, p.jitterMs])).toEqual([
       [0, 3, 4],
       [1, 1, 3],

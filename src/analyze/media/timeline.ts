@@ -9,6 +9,10 @@
  * packet then costs two comparisons and four field updates (the arrays of
  * 600 interleaved streams would cost cache misses). Other buckets (opening
  * one, merging, a reordered packet) take the slow path.
+ *
+ * add() takes no double argument (the packet's time is read from its
+ * record, jitter comes as whole microseconds): when V8 does not inline a
+ * call, it boxes each double argument, an allocation per packet.
  */
 
 export interface TimelinePoint {
@@ -23,6 +27,21 @@ export interface TimelinePoint {
   kbps: number;
 }
 
+/** The fields of a packet the timeline reads. */
+export interface TimelinePacket {
+  /** Arrival time, seconds since the epoch. */
+  readonly ts: number;
+  readonly ipBytes: number;
+}
+
+/** jitterUs of a packet whose stream has no clock. */
+export const NO_JITTER = -1;
+
+/** A jitter in ms as add() takes it: whole µs, the precision of the report. */
+export function jitterUs(jitterMs: number): number {
+  return Math.round(jitterMs * 1000);
+}
+
 export class Timeline {
   private width = 1;
   /** Index of the last bucket; -1 before the first packet. */
@@ -34,12 +53,12 @@ export class Timeline {
   private lastPackets = 0;
   private lastBytes = 0;
   private lastHighest = 0;
-  private lastJitter = NaN;
+  private lastJitter = NO_JITTER;
   private readonly packets: number[] = [];
   private readonly bytes: number[] = [];
   /** Highest extended sequence number at the end of each bucket. */
   private readonly highest: number[] = [];
-  /** Jitter at the end of each bucket (NaN = none). */
+  /** Jitter (µs) at the end of each bucket (NO_JITTER = none). */
   private readonly jitter: number[] = [];
 
   constructor(
@@ -49,21 +68,22 @@ export class Timeline {
     private readonly maxPoints: number,
   ) {}
 
-  add(ts: number, ipBytes: number, jitterMs: number, highestExt: number): void {
-    const since = ts - this.t0;
+  add(pkt: TimelinePacket, jitter: number, highestExt: number): void {
+    const since = pkt.ts - this.t0;
+    const ipBytes = pkt.ipBytes;
     // Same as ⌊since / width⌋ === last, without the division.
     if (since >= this.lastStart && since < this.lastEnd) {
       this.lastPackets++;
       this.lastBytes += ipBytes;
       if (highestExt > this.lastHighest) this.lastHighest = highestExt;
-      this.lastJitter = jitterMs;
+      this.lastJitter = jitter;
       return;
     }
-    this.addElsewhere(since, ipBytes, jitterMs, highestExt);
+    this.addElsewhere(since, ipBytes, jitter, highestExt);
   }
 
   /** A packet outside the last bucket: open buckets up to its own (merging when full), or count it in an earlier one. */
-  private addElsewhere(since: number, ipBytes: number, jitterMs: number, highestExt: number): void {
+  private addElsewhere(since: number, ipBytes: number, jitter: number, highestExt: number): void {
     this.flushLast();
     let i = Math.floor(since / this.width);
     if (i < 0) i = 0; // a reordered capture: count it in the first bucket
@@ -77,12 +97,12 @@ export class Timeline {
       this.packets.push(0);
       this.bytes.push(0);
       this.highest.push(prev);
-      this.jitter.push(NaN);
+      this.jitter.push(NO_JITTER);
     }
     this.packets[i]++;
     this.bytes[i] += ipBytes;
     if (highestExt > this.highest[i]) this.highest[i] = highestExt;
-    this.jitter[i] = jitterMs;
+    this.jitter[i] = jitter;
     this.loadLast();
   }
 
@@ -115,7 +135,7 @@ export class Timeline {
         this.packets[j] = this.packets[a] + this.packets[b];
         this.bytes[j] = this.bytes[a] + this.bytes[b];
         this.highest[j] = Math.max(this.highest[a], this.highest[b]);
-        this.jitter[j] = Number.isNaN(this.jitter[b]) ? this.jitter[a] : this.jitter[b];
+        this.jitter[j] = this.jitter[b] === NO_JITTER ? this.jitter[a] : this.jitter[b];
       } else {
         this.packets[j] = this.packets[a];
         this.bytes[j] = this.bytes[a];
@@ -144,7 +164,7 @@ export class Timeline {
         t: i * this.width,
         packets: this.packets[i],
         lost: this.highest[i] - prev - this.packets[i],
-        jitterMs: Number.isNaN(j) ? null : Math.round(j * 1000) / 1000,
+        jitterMs: j === NO_JITTER ? null : j / 1000,
         kbps: Math.round(((this.bytes[i] * 8) / 1000 / this.width) * 1000) / 1000,
       });
       prev = this.highest[i];

@@ -94,11 +94,11 @@ class FlowMedia implements MediaFlow {
     return (this.ends1 ??= { srcIp: this.serverIp, srcPort: this.serverPort, dstIp: this.clientIp, dstPort: this.clientPort, flowUid: this.uid });
   }
 
-  findStream(dir: 0 | 1, ssrc: number): RtpStream | null {
+  findStream(dir: 0 | 1, ssrcBits: number): RtpStream | null {
     const streams = this.streams;
     for (let i = 0; i < streams.length; i++) {
       const s = streams[i];
-      if (s.ssrc === ssrc && s.dir === dir) return s;
+      if (s.ssrcBits === ssrcBits && s.dir === dir) return s;
     }
     return null;
   }
@@ -213,8 +213,8 @@ export class MediaAnalyzer implements Analyzer {
     const fm = this.mediaOf(state, flow);
     const dir = ctx.dir;
     let s = dir === 0 ? fm.lastStream0 : fm.lastStream1;
-    if (s === null || s.ssrc !== h.ssrc) {
-      s = fm.findStream(dir, h.ssrc);
+    if (s === null || s.ssrcBits !== (h.ssrc | 0)) {
+      s = fm.findStream(dir, h.ssrc | 0);
       if (s === null) {
         if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
         s = this.newCandidate(fm, dir, h.ssrc);

@@ -93,6 +93,13 @@ export interface StreamEndpoints {
 export class RtpStream {
   // Fields are declared hot first: V8 lays them out in this order, so a
   // packet touches a few adjacent cache lines of each of 600 interleaved streams.
+  /**
+   * The SSRC as a signed 32-bit integer, compared for every packet: V8 keeps
+   * it in the object, where an unsigned value >= 2^31 would be a separate
+   * heap number (one more cache line to read).
+   */
+  readonly ssrcBits: number;
+
   accepted = false;
   // ---- acceptance / clock inference buffer: PENDING packets × P_FIELDS ----
   private pending: Float64Array | null = new Float64Array(PENDING * P_FIELDS);
@@ -129,7 +136,15 @@ export class RtpStream {
   // ---- our own sequence accounting ----
   private lastExtSeq = 0x10000;
   highestExt = -1;
-  /** Extended sequence numbers of the last DUP_WINDOW slots (made on acceptance). */
+  /**
+   * The duplicate window is a table of DUP_WINDOW slots, slot ext % DUP_WINDOW
+   * holding the last extended sequence number stored there. It is kept in two
+   * parts, so that an in-order packet touches no table: the numbers
+   * runStart..highestExt were stored one after the other and are the latest
+   * writes (their slots are implied), and `seen` holds the rest. It is written
+   * out ("flushed") only when a packet is lost, late or duplicated.
+   */
+  private runStart = 0;
   private seen: Int32Array | null = null;
   private timeline: Timeline | null = null;
   duplicates = 0;
@@ -166,11 +181,17 @@ export class RtpStream {
   private srNext = 0;
 
   constructor(
-    readonly ssrc: number,
+    ssrc: number,
     readonly dir: 0 | 1,
     readonly ends: StreamEndpoints,
     private readonly timelineMaxPoints: number,
-  ) {}
+  ) {
+    this.ssrcBits = ssrc | 0;
+  }
+
+  get ssrc(): number {
+    return this.ssrcBits >>> 0;
+  }
 
   /**
    * Feed one RTP packet header. Before acceptance the packet is buffered; the
@@ -220,7 +241,6 @@ export class RtpStream {
     this.pt = pt;
     const st = staticPayloadType(pt);
     if (st) this.clockRate = st.clockRate;
-    this.seen = new Int32Array(DUP_WINDOW).fill(-1);
   }
 
   /** Count the packet toward the G.711 cleartext heuristic (first ENTROPY_SAMPLE bytes). */
@@ -431,15 +451,44 @@ export class RtpStream {
 
   /** Duplicates (seen within the last DUP_WINDOW numbers) and out-of-order arrivals. */
   private countSeq(ext: number): void {
-    const seen = this.seen!;
-    const slot = ext & (DUP_WINDOW - 1);
-    if (seen[slot] === ext) {
+    // The next number extends the run: every stored number is <= highestExt, so it is no duplicate.
+    if (ext === this.highestExt + 1) this.highestExt = ext;
+    else this.countSeqOutOfRun(ext);
+  }
+
+  private countSeqOutOfRun(ext: number): void {
+    if (ext > this.highestExt) {
+      // A gap: the run ends; a new one starts at ext.
+      this.flushRun();
+      this.runStart = this.highestExt = ext;
+      return;
+    }
+    if (this.storedAt(ext & (DUP_WINDOW - 1), ext) === ext) {
       this.duplicates++;
       return;
     }
-    seen[slot] = ext;
-    if (ext > this.highestExt) this.highestExt = ext;
-    else this.outOfOrder++;
+    this.flushRun();
+    this.seen![ext & (DUP_WINDOW - 1)] = ext;
+    this.runStart = this.highestExt + 1; // an empty run, continued by the next number
+    this.outOfOrder++;
+  }
+
+  /** The number in a slot: from the run's last DUP_WINDOW numbers when one falls there, else from `seen`. */
+  private storedAt(slot: number, ext: number): number {
+    const from = Math.max(this.runStart, this.highestExt - DUP_WINDOW + 1);
+    if (from <= this.highestExt) {
+      const inRun = this.highestExt - ((this.highestExt - slot) & (DUP_WINDOW - 1));
+      if (inRun >= from) return inRun;
+    }
+    return this.seen === null ? -1 : this.seen[slot];
+  }
+
+  /** Write the run's implied slots into `seen`. */
+  private flushRun(): void {
+    const from = Math.max(this.runStart, this.highestExt - DUP_WINDOW + 1);
+    if (from > this.highestExt) return;
+    const seen = (this.seen ??= new Int32Array(DUP_WINDOW).fill(-1));
+    for (let e = from; e <= this.highestExt; e++) seen[e & (DUP_WINDOW - 1)] = e;
   }
 
   /** Wireshark's expected count: last seq + cycles·65536 − first seq + 1. */

@@ -91,15 +91,15 @@ export interface StreamEndpoints {
 }
 
 export class RtpStream {
-  // Fields are declared hot first: V8 lays them out in this order, so a
-  // packet touches a few adjacent cache lines of each of 600 interleaved streams.
+  // Fields are declared hot first (small integers, then the doubles, which V8
+  // keeps in separate boxes): V8 lays them out in this order, so a packet
+  // touches a few adjacent cache lines of each of 600 interleaved streams.
   /**
    * The SSRC as a signed 32-bit integer, compared for every packet: V8 keeps
    * it in the object, where an unsigned value >= 2^31 would be a separate
    * heap number (one more cache line to read).
    */
   readonly ssrcBits: number;
-
   accepted = false;
   // ---- acceptance / clock inference buffer: PENDING packets × P_FIELDS ----
   private pending: Float64Array | null = new Float64Array(PENDING * P_FIELDS);
@@ -108,7 +108,7 @@ export class RtpStream {
   /** G.711 payload bytes counted toward the cleartext heuristic. */
   private sampled = 0;
 
-  // ---- Wireshark tap_rtp_stat_t ----
+  // ---- Wireshark tap_rtp_stat_t (the doubles follow below) ----
   totalNr = 0;
   private startSeq = 0;
   private stopSeq = 0;
@@ -119,18 +119,8 @@ export class RtpStream {
   private clockPt = -1;
   /** ⌊clock rate / 1000⌋ of clockPt, Wireshark's integer divisor; 0 = no clock. */
   private clockKhz = 0;
-  /** Arrival time of the previous packet, ms since the first. */
-  private time = 0;
-  private jitter = 0;
-  maxJitter = 0;
-  meanJitter = 0;
-  maxDelta = 0;
-  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
-  private lastExtTs = TWO32;
-  /** lastExtTs minus its low 32 bits (packet-rtp.c's `prev & 0xFFFFFFFF00000000`). */
-  private lastExtTsHigh = TWO32;
-  firstTs = 0;
-  lastTs = 0;
+  /** High 32 bits of lastExtTs (packet-rtp.c's `prev & 0xFFFFFFFF00000000`, divided by 2^32). */
+  private lastExtTsCycles = 1;
   ipBytes = 0;
 
   // ---- our own sequence accounting ----
@@ -145,13 +135,30 @@ export class RtpStream {
    * out ("flushed") only when a packet is lost, late or duplicated.
    */
   private runStart = 0;
-  private seen: Int32Array | null = null;
   private timeline: Timeline | null = null;
+
+  // ---- the per-packet doubles ----
+  /** Arrival time of the previous packet, ms since the first. */
+  private time = 0;
+  private jitter = 0;
+  maxJitter = 0;
+  meanJitter = 0;
+  maxDelta = 0;
+  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
+  private lastExtTs = TWO32;
+  firstTs = 0;
+  lastTs = 0;
+
+  // ---- not touched per packet ----
+  private seen: Int32Array | null = null;
   duplicates = 0;
   outOfOrder = 0;
   private seqCycles = 0;
   /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
   sequenceErrors = 0;
+  readonly dir: 0 | 1;
+  readonly ends: StreamEndpoints;
+  private readonly timelineMaxPoints: number;
 
   /** Payload type of the first packet (the stream's codec). */
   pt = -1;
@@ -180,13 +187,11 @@ export class RtpStream {
   private srTs: Float64Array | null = null;
   private srNext = 0;
 
-  constructor(
-    ssrc: number,
-    readonly dir: 0 | 1,
-    readonly ends: StreamEndpoints,
-    private readonly timelineMaxPoints: number,
-  ) {
+  constructor(ssrc: number, dir: 0 | 1, ends: StreamEndpoints, timelineMaxPoints: number) {
     this.ssrcBits = ssrc | 0;
+    this.dir = dir;
+    this.ends = ends;
+    this.timelineMaxPoints = timelineMaxPoints;
   }
 
   get ssrc(): number {
@@ -314,12 +319,14 @@ export class RtpStream {
     this.pendingCount = 0;
     for (let at = 0; at < n * P_FIELDS; at += P_FIELDS) {
       const ptMarker = p[at + P_PT_MARKER];
+      // `| 0` keeps the integer fields small integers: a double read from the buffer would make
+      // V8 box them (here and in every field they are copied to).
       replayed.ts = p[at + P_TS];
-      replayed.seq = p[at + P_SEQ];
+      replayed.seq = p[at + P_SEQ] | 0;
       replayed.rawTs = p[at + P_RAW_TS];
       replayed.pt = ptMarker & 0x7f;
       replayed.marker = ptMarker >= 0x80;
-      replayed.ipBytes = p[at + P_BYTES];
+      replayed.ipBytes = p[at + P_BYTES] | 0;
       replayed.frame = p[at + P_FRAME];
       this.analyse(replayed);
     }
@@ -432,11 +439,17 @@ export class RtpStream {
   /** packet-rtp.c calculate_extended_timestamp. */
   private extendTimestamp(raw: number): number {
     const prev = this.lastExtTs;
-    let high = this.lastExtTsHigh;
-    if (high + raw + TWO31 < prev) high += TWO32;
-    else if (prev + TWO31 < high + raw) high -= TWO32;
-    this.lastExtTsHigh = high;
-    return (this.lastExtTs = high + raw);
+    let cycles = this.lastExtTsCycles;
+    let ext = cycles * TWO32 + raw;
+    if (ext + TWO31 < prev) {
+      cycles++;
+      ext += TWO32;
+    } else if (prev + TWO31 < ext) {
+      cycles--;
+      ext -= TWO32;
+    }
+    this.lastExtTsCycles = cycles;
+    return (this.lastExtTs = ext);
   }
 
   /** packet-rtp.c calculate_extended_seqno. */

@@ -150,10 +150,6 @@ export class Timeline {
     this.width *= 2;
   }
 
-  get bucketSeconds(): number {
-    return this.width;
-  }
-
   points(): TimelinePoint[] {
     this.flushLast();
     const out: TimelinePoint[] = [];

@@ -204,7 +204,10 @@ export class FlowTable {
     // Fast path: a later packet of a live IPv4 TCP/UDP flow (nearly every packet).
     const proto = view.proto;
     if (view.addrLen === 4 && (proto === IPPROTO_UDP || proto === IPPROTO_TCP) && !view.isFragment && !view.icmpInner && hasPorts(view)) {
-      const slot = this.find4(view);
+      const buf = view.buf;
+      const sport = view.srcPort;
+      const dport = view.dstPort;
+      const slot = this.find(this.hashOf(proto, buf, view.srcOff, sport, view.dstOff, dport, 4), proto, buf, view.srcOff, view.dstOff, 4, sport, dport);
       if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[this.classOf(slot)] && (view.tcpFlags & TCP_SYN) === 0) {
         this.touch(slot);
         const flow = this.records[slot]!;
@@ -283,36 +286,6 @@ export class FlowTable {
     const ha = len === 4 ? endpointHash4(readI32(buf, aOff), aPort, this.seed) : endpointHash(buf, aOff, len, aPort, this.seed);
     const hb = len === 4 ? endpointHash4(readI32(buf, bOff), bPort, this.seed) : endpointHash(buf, bOff, len, bPort, this.seed);
     return combineHash(ha, hb, proto) & this.mask;
-  }
-
-  /** The row of an IPv4 TCP/UDP packet's flow, or -1; sets foundDir. */
-  private find4(view: PacketView): number {
-    const buf = view.buf;
-    const src = readI32(buf, view.srcOff);
-    const dst = readI32(buf, view.dstOff);
-    const sport = view.srcPort;
-    const dport = view.dstPort;
-    const proto = view.proto;
-    const key = combineHash(endpointHash4(src, sport, this.seed), endpointHash4(dst, dport, this.seed), proto) & this.mask;
-    const u = this.cols.i32;
-    const fwd = (sport << 16) | dport;
-    const rev = (dport << 16) | sport;
-    for (let next = this.heads[key & this.headMask]; next !== 0; ) {
-      const b = (next - 1) * U_WORDS;
-      if (u[b + U_KEY] === key && (u[b + U_META] & (0xff | META_IPV6)) === proto) {
-        const ports = u[b + U_PORTS];
-        if (ports === fwd && u[b + U_CLIENT4] === src && u[b + U_SERVER4] === dst) {
-          this.foundDir = 0;
-          return next - 1;
-        }
-        if (ports === rev && u[b + U_CLIENT4] === dst && u[b + U_SERVER4] === src) {
-          this.foundDir = 1;
-          return next - 1;
-        }
-      }
-      next = u[b + U_CHAIN];
-    }
-    return -1;
   }
 
   /** The row of a 5-tuple with hash `key`, or -1; sets foundDir. */

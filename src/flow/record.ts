@@ -15,18 +15,18 @@ import {
   detachedRows,
   F_BYTES,
   F_DIR_FIRST_TS,
-  F_FIRST_TS,
   F_LAST_TS,
   F_PAYLOAD,
-  F_SYN_TO_SYNACK,
-  F_SYN_TS,
-  F_SYNACK_TO_ACK,
-  F_SYNACK_TS,
   F_WORDS,
   FlowColumns,
+  G_FIRST_TS,
+  G_SYN_TO_SYNACK,
+  G_SYN_TS,
+  G_SYNACK_TO_ACK,
+  G_SYNACK_TS,
+  G_WORDS,
   META_TCP_TRACKED,
   U_CLIENT4,
-  U_EVIDENCE,
   U_EVIDENCE_COUNT,
   U_FIRST_FRAME,
   U_LAST_FRAME,
@@ -34,6 +34,8 @@ import {
   U_PACKETS,
   U_SERVER4,
   U_WORDS,
+  X_EVIDENCE,
+  X_WORDS,
 } from './columns.js';
 import { setTcpFlags, setTcpSynCount, tcpConnState, tcpFlagsOf, tcpSynCounts, udpConnState } from './tcp-state.js';
 
@@ -122,6 +124,14 @@ export class FlowRecord implements Flow {
     this.c.f64[this.slot * F_WORDS + i] = v;
   }
 
+  private g(i: number): number {
+    return this.c.g64[this.slot * G_WORDS + i];
+  }
+
+  private setG(i: number, v: number): void {
+    this.c.g64[this.slot * G_WORDS + i] = v;
+  }
+
   get uid(): string {
     return this.x?.uid ?? `F${this.id}`;
   }
@@ -182,11 +192,11 @@ export class FlowRecord implements Flow {
   }
 
   get firstTs(): number {
-    return this.f(F_FIRST_TS);
+    return this.g(G_FIRST_TS);
   }
 
   set firstTs(v: number) {
-    this.setF(F_FIRST_TS, v);
+    this.setG(G_FIRST_TS, v);
   }
 
   get lastTs(): number {
@@ -253,13 +263,15 @@ export class FlowRecord implements Flow {
   get frames(): readonly number[] {
     const n = this.u(U_EVIDENCE_COUNT);
     const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push(this.u(U_EVIDENCE + i));
+    const x = this.c.x32;
+    for (let i = 0, b = this.slot * X_WORDS + X_EVIDENCE; i < n; i++) out.push(x[b + i]);
     return out;
   }
 
   set frames(v: readonly number[]) {
     const n = Math.min(v.length, MAX_EVIDENCE_FRAMES);
-    for (let i = 0; i < n; i++) this.setU(U_EVIDENCE + i, v[i]);
+    const x = this.c.x32;
+    for (let i = 0, b = this.slot * X_WORDS + X_EVIDENCE; i < n; i++) x[b + i] = v[i];
     this.setU(U_EVIDENCE_COUNT, n);
   }
 
@@ -292,35 +304,35 @@ export class FlowRecord implements Flow {
   }
 
   get synTs(): number | null {
-    return nullable(this.f(F_SYN_TS));
+    return nullable(this.g(G_SYN_TS));
   }
 
   set synTs(v: number | null) {
-    this.setF(F_SYN_TS, v ?? NaN);
+    this.setG(G_SYN_TS, v ?? NaN);
   }
 
   get synAckTs(): number | null {
-    return nullable(this.f(F_SYNACK_TS));
+    return nullable(this.g(G_SYNACK_TS));
   }
 
   set synAckTs(v: number | null) {
-    this.setF(F_SYNACK_TS, v ?? NaN);
+    this.setG(G_SYNACK_TS, v ?? NaN);
   }
 
   get synToSynAck(): number | null {
-    return nullable(this.f(F_SYN_TO_SYNACK));
+    return nullable(this.g(G_SYN_TO_SYNACK));
   }
 
   set synToSynAck(v: number | null) {
-    this.setF(F_SYN_TO_SYNACK, v ?? NaN);
+    this.setG(G_SYN_TO_SYNACK, v ?? NaN);
   }
 
   get synAckToAck(): number | null {
-    return nullable(this.f(F_SYNACK_TO_ACK));
+    return nullable(this.g(G_SYNACK_TO_ACK));
   }
 
   set synAckToAck(v: number | null) {
-    this.setF(F_SYNACK_TO_ACK, v ?? NaN);
+    this.setG(G_SYNACK_TO_ACK, v ?? NaN);
   }
 
   get rst(): readonly [boolean, boolean] {

@@ -17,28 +17,28 @@ import {
   F_ACTIVE,
   F_BYTES,
   F_DIR_FIRST_TS,
-  F_FIRST_TS,
   F_LAST_TS,
   F_PAYLOAD,
   F_WORDS,
   FlowColumns,
+  G_FIRST_TS,
+  G_WORDS,
   META_CLASS_SHIFT,
   META_IPV6,
   META_TCP_TRACKED,
   U_CHAIN,
   U_CLIENT4,
-  U_EVIDENCE,
   U_EVIDENCE_COUNT,
   U_FIRST_FRAME,
   U_KEY,
   U_LAST_FRAME,
   U_META,
-  U_NEXT,
   U_PACKETS,
   U_PORTS,
-  U_PREV,
   U_SERVER4,
   U_WORDS,
+  X_EVIDENCE,
+  X_WORDS,
 } from './columns.js';
 import {
   IPPROTO_ICMP,
@@ -120,8 +120,9 @@ interface FragmentRef {
   ipId: number;
 }
 
-/** Rows allocated at first; the columns double when full, up to maxFlows. */
+/** Rows allocated at first; the columns double when full up to GROWTH_CHUNK rows, then grow by GROWTH_CHUNK, up to maxFlows. */
 const INITIAL_ROWS = 1024;
+const GROWTH_CHUNK = 16_384;
 
 export class FlowTable {
   /** Direction of the last packet given to update(): 0 = client to server, 1 = server to client. */
@@ -150,7 +151,12 @@ export class FlowTable {
   /** Free rows below `used`, as a stack. */
   private free: number[] = [];
   private used = 0;
-  /** LRU list per protocol class, as slot + 1 (0 = empty): head = least recently active. */
+  /**
+   * LRU list per protocol class, as slot + 1 (0 = empty): head = least recently active.
+   * The links (previous, next per row) are kept apart from the rows: a packet
+   * relinks three flows, and this small array stays in cache where the rows would not.
+   */
+  private links: Int32Array;
   private readonly lruHead = new Int32Array(3);
   private readonly lruTail = new Int32Array(3);
 
@@ -173,6 +179,7 @@ export class FlowTable {
     this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
     const rows = Math.min(INITIAL_ROWS, this.maxFlows);
     this.cols = new FlowColumns(rows);
+    this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));
     this.headMask = this.heads.length - 1;
   }
@@ -363,7 +370,7 @@ export class FlowTable {
     u[b + U_PORTS] = (clientPort << 16) | serverPort;
     u[b + U_META] = proto | (len === 4 ? 0 : META_IPV6) | (tracked ? META_TCP_TRACKED : 0) | (cls << META_CLASS_SHIFT);
     u[b + U_FIRST_FRAME] = frame;
-    cols.f64[slot * F_WORDS + F_FIRST_TS] = ts;
+    cols.g64[slot * G_WORDS + G_FIRST_TS] = ts;
     cols.f64[slot * F_WORDS + F_LAST_TS] = ts;
 
     const flow = new FlowRecord(cols, slot, ++this.createdCount, proto, view.ipVersion as 4 | 6, clientPort, serverPort);
@@ -394,9 +401,15 @@ export class FlowTable {
   }
 
   private grow(): void {
-    const rows = Math.min(this.cols.capacity * 2, Math.max(this.maxFlows, this.cols.capacity + 1));
+    const capacity = this.cols.capacity;
+    const rows = Math.min(capacity + Math.min(capacity, GROWTH_CHUNK), Math.max(this.maxFlows, capacity + 1));
     this.cols.grow(rows);
-    this.heads = new Int32Array(bucketsFor(rows));
+    const links = new Int32Array(rows * 2);
+    links.set(this.links);
+    this.links = links;
+    const buckets = bucketsFor(rows);
+    if (buckets === this.heads.length) return;
+    this.heads = new Int32Array(buckets);
     this.headMask = this.heads.length - 1;
     const u = this.cols.i32;
     for (let slot = 0; slot < this.used; slot++) {
@@ -439,7 +452,7 @@ export class FlowTable {
     const tracked = (u[b + U_META] & META_TCP_TRACKED) !== 0;
     const n = u[b + U_EVIDENCE_COUNT];
     if (n < FIRST_EVIDENCE_FRAMES || (n < MAX_EVIDENCE_FRAMES && tracked && (view.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
-      u[b + U_EVIDENCE + n] = frame;
+      this.cols.x32[slot * X_WORDS + X_EVIDENCE + n] = frame;
       u[b + U_EVIDENCE_COUNT] = n + 1;
     }
     // Later fragments and headers cut before the flags are counted, not tracked.
@@ -450,25 +463,24 @@ export class FlowTable {
 
   // ---- LRU lists (slot + 1 links in the rows) ----
 
+  // links[2 * slot] = previous, links[2 * slot + 1] = next (slot + 1, 0 = none).
   private lruPush(slot: number, cls: number): void {
-    const u = this.cols.i32;
-    const b = slot * U_WORDS;
+    const l = this.links;
     const tail = this.lruTail[cls];
-    u[b + U_PREV] = tail;
-    u[b + U_NEXT] = 0;
-    if (tail !== 0) u[(tail - 1) * U_WORDS + U_NEXT] = slot + 1;
+    l[2 * slot] = tail;
+    l[2 * slot + 1] = 0;
+    if (tail !== 0) l[2 * tail - 1] = slot + 1;
     else this.lruHead[cls] = slot + 1;
     this.lruTail[cls] = slot + 1;
   }
 
   private lruRemove(slot: number, cls: number): void {
-    const u = this.cols.i32;
-    const b = slot * U_WORDS;
-    const prev = u[b + U_PREV];
-    const next = u[b + U_NEXT];
-    if (prev !== 0) u[(prev - 1) * U_WORDS + U_NEXT] = next;
+    const l = this.links;
+    const prev = l[2 * slot];
+    const next = l[2 * slot + 1];
+    if (prev !== 0) l[2 * prev - 1] = next;
     else this.lruHead[cls] = next;
-    if (next !== 0) u[(next - 1) * U_WORDS + U_PREV] = prev;
+    if (next !== 0) l[2 * (next - 1)] = prev;
     else this.lruTail[cls] = prev;
   }
 

@@ -5,7 +5,7 @@
  * does. Direction 0 = originator (client), 1 = responder (server).
  *
  * The tracker's state lives in the flow's row of the flow columns (TCP_WORDS
- * words from U_TCP), so a TCP flow has no tracker object; these functions work
+ * words from X_TCP), so a TCP flow has no tracker object; these functions work
  * on a FlowRecord's row. No allocation per packet: history letters are added
  * at most a few times per flow.
  */
@@ -13,14 +13,15 @@ import type { Flow } from './flow.js';
 import type { FlowRecord } from './record.js';
 import type { FlowColumns } from './columns.js';
 import {
-  F_SYN_TO_SYNACK,
-  F_SYN_TS,
-  F_SYNACK_TO_ACK,
-  F_SYNACK_TS,
+  G_SYN_TO_SYNACK,
+  G_SYN_TS,
+  G_SYNACK_TO_ACK,
+  G_SYNACK_TS,
   F_PAYLOAD,
   F_WORDS,
-  U_TCP,
-  U_WORDS,
+  G_WORDS,
+  X_TCP,
+  X_WORDS,
 } from './columns.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../decode/view.js';
 
@@ -50,7 +51,7 @@ const L_MULTI = 7;
 /** Zeek's RSTOS0 test on the history: originator SYN, then its RST, no SYN-ACK/ACK/FIN/... in between. */
 const RSTOS0_HISTORY = /^\^?S[^HAFGIQ]*R/;
 
-// Words of the tracker (relative to U_TCP), two per per-direction field (+ dir).
+// Words of the tracker (relative to X_TCP), two per per-direction field (+ dir).
 const T_STATE = 0;
 const T_PREV_STATE = 2;
 /** Highest sequence number + 1 seen per direction (retransmission detection). */
@@ -81,8 +82,8 @@ const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
  * Updates flow.history and the handshake fields.
  */
 export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
-  const u = flow.c.u32;
-  const t = flow.slot * U_WORDS + U_TCP;
+  const u = flow.c.x32;
+  const t = flow.slot * X_WORDS + X_TCP;
   const syn = (flags & TCP_SYN) !== 0;
   const ack = (flags & TCP_ACK) !== 0;
   const fin = (flags & TCP_FIN) !== 0;
@@ -121,21 +122,21 @@ export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: numb
 }
 
 function handshake(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, syn: boolean, ack: boolean, ts: number): void {
-  const f = flow.c.f64;
-  const fb = flow.slot * F_WORDS;
+  const f = flow.c.g64;
+  const fb = flow.slot * G_WORDS;
   if (syn && !ack && dir === 0) {
     u[t + T_SYNS]++;
-    if (f[fb + F_SYN_TS] !== f[fb + F_SYN_TS]) f[fb + F_SYN_TS] = ts;
+    if (f[fb + G_SYN_TS] !== f[fb + G_SYN_TS]) f[fb + G_SYN_TS] = ts;
   } else if (syn && ack && dir === 1) {
     u[t + T_SYNACKS]++;
-    if (f[fb + F_SYNACK_TS] !== f[fb + F_SYNACK_TS]) {
-      f[fb + F_SYNACK_TS] = ts;
+    if (f[fb + G_SYNACK_TS] !== f[fb + G_SYNACK_TS]) {
+      f[fb + G_SYNACK_TS] = ts;
       // NaN when no SYN was seen: no RTT.
-      f[fb + F_SYN_TO_SYNACK] = ts - f[fb + F_SYN_TS];
+      f[fb + G_SYN_TO_SYNACK] = ts - f[fb + G_SYN_TS];
     }
   } else if (!syn && ack && dir === 0) {
-    const synAck = f[fb + F_SYNACK_TS];
-    if (synAck === synAck && f[fb + F_SYNACK_TO_ACK] !== f[fb + F_SYNACK_TO_ACK]) f[fb + F_SYNACK_TO_ACK] = ts - synAck;
+    const synAck = f[fb + G_SYNACK_TS];
+    if (synAck === synAck && f[fb + G_SYNACK_TO_ACK] !== f[fb + G_SYNACK_TO_ACK]) f[fb + G_SYNACK_TO_ACK] = ts - synAck;
   }
 }
 
@@ -226,45 +227,45 @@ function updateStateMachine(u: Uint32Array, t: number, dir: 0 | 1, peer: 0 | 1, 
 
 /** True once the connection in row `slot` has finished (either side reset, or both closed). */
 export function tcpFinished(cols: FlowColumns, slot: number): boolean {
-  const t = slot * U_WORDS + U_TCP;
-  const o = cols.u32[t + T_STATE];
-  const r = cols.u32[t + T_STATE + 1];
+  const t = slot * X_WORDS + X_TCP;
+  const o = cols.x32[t + T_STATE];
+  const r = cols.x32[t + T_STATE + 1];
   return o === TCP_RESET || r === TCP_RESET || (o === TCP_CLOSED && r === TCP_CLOSED);
 }
 
 /** Initial sequence number of side `dir`'s first SYN, -1 if none (port-reuse detection). */
 export function tcpIsn(cols: FlowColumns, slot: number, dir: 0 | 1): number {
-  const t = slot * U_WORDS + U_TCP;
-  return cols.u32[t + T_FLAGS] & (FL_ISN << dir) ? cols.u32[t + T_ISN + dir] : -1;
+  const t = slot * X_WORDS + X_TCP;
+  return cols.x32[t + T_FLAGS] & (FL_ISN << dir) ? cols.x32[t + T_ISN + dir] : -1;
 }
 
 /** Client/server sent a FIN / RST (flag words of the row). */
 export function tcpFlagsOf(cols: FlowColumns, slot: number, rst: boolean): [boolean, boolean] {
-  const fl = cols.u32[slot * U_WORDS + U_TCP + T_FLAGS];
+  const fl = cols.x32[slot * X_WORDS + X_TCP + T_FLAGS];
   const bit = rst ? FL_RST : FL_FIN;
   return [(fl & bit) !== 0, (fl & (bit << 1)) !== 0];
 }
 
 export function setTcpFlags(cols: FlowColumns, slot: number, rst: boolean, v: readonly [boolean, boolean]): void {
-  const i = slot * U_WORDS + U_TCP + T_FLAGS;
+  const i = slot * X_WORDS + X_TCP + T_FLAGS;
   const bit = rst ? FL_RST : FL_FIN;
-  cols.u32[i] = (cols.u32[i] & ~(bit | (bit << 1))) | (v[0] ? bit : 0) | (v[1] ? bit << 1 : 0);
+  cols.x32[i] = (cols.x32[i] & ~(bit | (bit << 1))) | (v[0] ? bit : 0) | (v[1] ? bit << 1 : 0);
 }
 
 /** SYNs sent by the client, SYN-ACKs by the server. */
 export function tcpSynCounts(cols: FlowColumns, slot: number): [number, number] {
-  const t = slot * U_WORDS + U_TCP;
-  return [cols.u32[t + T_SYNS], cols.u32[t + T_SYNACKS]];
+  const t = slot * X_WORDS + X_TCP;
+  return [cols.x32[t + T_SYNS], cols.x32[t + T_SYNACKS]];
 }
 
 export function setTcpSynCount(cols: FlowColumns, slot: number, synAck: boolean, n: number): void {
-  cols.u32[slot * U_WORDS + U_TCP + (synAck ? T_SYNACKS : T_SYNS)] = n;
+  cols.x32[slot * X_WORDS + X_TCP + (synAck ? T_SYNACKS : T_SYNS)] = n;
 }
 
 /** Diagnostics of the tracker: retransmitted-payload packets, zero-window advertisements and ISNs per direction. */
 export function tcpCounters(flow: FlowRecord): { retransmits: [number, number]; zeroWindows: [number, number]; isn: [number, number] } {
-  const u = flow.c.u32;
-  const t = flow.slot * U_WORDS + U_TCP;
+  const u = flow.c.x32;
+  const t = flow.slot * X_WORDS + X_TCP;
   return {
     retransmits: [u[t + T_RETRANSMITS], u[t + T_RETRANSMITS + 1]],
     zeroWindows: [u[t + T_ZERO_WINDOWS], u[t + T_ZERO_WINDOWS + 1]],
@@ -274,8 +275,8 @@ export function tcpCounters(flow: FlowRecord): { retransmits: [number, number]; 
 
 /** conn_state from base/protocols/conn/main.zeek. */
 export function tcpConnState(flow: FlowRecord): string {
-  const u = flow.c.u32;
-  const t = flow.slot * U_WORDS + U_TCP;
+  const u = flow.c.x32;
+  const t = flow.slot * X_WORDS + X_TCP;
   const os = u[t + T_STATE];
   const rs = u[t + T_STATE + 1];
   const oInactive = os === TCP_INACTIVE || os === TCP_PARTIAL;

@@ -65,7 +65,7 @@ describe('DnsAnalyzer', () => {
 
   it('records NXDOMAIN, and a query unanswered within 5 s (or by the end) as rcode null', async () => {
     const dns = new DnsAnalyzer(recordingSink().sink);
-    await run(
+    const { flows } = await run(
       [
         query(T0, 2, 'nx.example'),
         { ts: T0 + 0.01, data: udpPacket(R, 53, C, 40000, dnsMessage({ id: 2, qname: 'nx.example', rcode: 3 })) },
@@ -83,6 +83,10 @@ describe('DnsAnalyzer', () => {
       ['late.example', 4, 4, 0], // the late response, without its query
       ['never.example', 5, null, null],
     ]);
+    // The unanswered query outlived its flow (ended by the final flush): the transaction still names it.
+    const never = dns.transactions()[3];
+    const flow = flows.find((f) => f.clientPort === 40002)!;
+    expect([never.flowUid, never.client, never.server]).toEqual([flow.uid, C, R]);
   });
 
   it('keeps failures first when over maxKept, and bounds pending queries', async () => {

@@ -39,7 +39,63 @@ export interface DnsTransaction {
 /** The answers of a transaction without a response: shared, replaced (never modified) when the response comes. */
 const NO_ANSWERS: DnsTransaction['answers'] = Object.freeze([]) as unknown as DnsTransaction['answers'];
 
-/** A transaction with no response yet, timed from this packet; `queryFromClient` says which side of the flow asked. */
+/**
+ * A query awaiting its response. It points at its flow while the flow lives
+ * and takes a copy of the flow's identity when the flow ends (analyzers keep
+ * no Flow past onFlowEnd); the transaction record is only built if it is kept.
+ */
+class PendingQuery {
+  /** Answered, expired or evicted: no longer pending. */
+  done = false;
+  flow: Flow | null;
+  flowUid = '';
+  client = '';
+  server = '';
+
+  constructor(
+    readonly ts: number,
+    readonly frame: number,
+    flow: Flow,
+    readonly id: number,
+    readonly qname: string,
+    readonly qtype: number,
+    readonly tcp: boolean,
+    /** Which side of the flow asked. */
+    readonly fromClient: boolean,
+  ) {
+    this.flow = flow;
+  }
+
+  /** Copy what the transaction needs from the flow, which is ending. */
+  detach(flow: Flow): void {
+    this.flowUid = flow.uid;
+    this.client = this.fromClient ? flow.clientIp : flow.serverIp;
+    this.server = this.fromClient ? flow.serverIp : flow.clientIp;
+    this.flow = null;
+  }
+
+  /** The transaction, still unanswered. */
+  transaction(): DnsTransaction {
+    const flow = this.flow;
+    if (flow !== null) this.detach(flow);
+    return {
+      ts: this.ts,
+      frame: this.frame,
+      responseFrame: null,
+      flowUid: this.flowUid,
+      client: this.client,
+      server: this.server,
+      id: this.id,
+      qname: this.qname,
+      qtype: this.qtype,
+      rcode: null,
+      answers: NO_ANSWERS,
+      tcp: this.tcp,
+    };
+  }
+}
+
+/** A response whose query was not seen (capture started late, or a duplicate response): the query came from the other side. */
 function unanswered(ctx: PacketContext, flow: Flow, msg: DnsMessage, qname: string, tcp: boolean, queryFromClient: boolean): DnsTransaction {
   return {
     ts: ctx.ts,
@@ -71,10 +127,6 @@ const DNS_PORT = 53;
 const TCP_STREAM_CAP = 256 * 1024;
 const TCP_BUFFER_BUDGET = 8 * 1024 * 1024;
 
-function isFailure(tx: DnsTransaction): boolean {
-  return tx.rcode !== 0;
-}
-
 export class DnsAnalyzer implements Analyzer {
   readonly name = 'dns';
   /** Pending queries dropped (maxPending) plus DNS-over-TCP streams dropped (memory bound). */
@@ -83,8 +135,15 @@ export class DnsAnalyzer implements Analyzer {
   omitted = 0;
   private readonly maxPending: number;
   private readonly maxKept: number;
-  /** Insertion order = query order, so the oldest are first. */
-  private readonly pending = new Map<string, DnsTransaction>();
+  /**
+   * Queries in the order they were sent (oldest first), including ones no
+   * longer pending (done), which are skipped and trimmed from the front.
+   * Each flow also lists its own pending queries in flow.dnsState, where
+   * responses find them.
+   */
+  private queue: PendingQuery[] = [];
+  private queueHead = 0;
+  private pendingCount = 0;
   private readonly failures: DnsTransaction[] = [];
   private readonly successes: DnsTransaction[] = [];
   private readonly reassembler = new PrefixReassembler({ cap: TCP_STREAM_CAP, maxBufferedBytes: TCP_BUFFER_BUDGET });
@@ -121,6 +180,11 @@ export class DnsAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
+    const mine = flow.dnsState as PendingQuery[] | undefined;
+    if (mine !== undefined) {
+      for (const q of mine) q.detach(flow);
+      flow.dnsState = undefined;
+    }
     const streams = this.tcpStreams.get(flow);
     if (!streams) return;
     this.reassembler.release(streams[0]);
@@ -129,8 +193,13 @@ export class DnsAnalyzer implements Analyzer {
   }
 
   finish(): void {
-    for (const tx of this.pending.values()) this.keep(tx);
-    this.pending.clear();
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const q = this.queue[i];
+      if (!q.done) this.keepUnanswered(q);
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    this.pendingCount = 0;
   }
 
   /** Kept transactions in frame order. */
@@ -172,27 +241,37 @@ export class DnsAnalyzer implements Analyzer {
     if (msg.qname === null) return;
     this.expire(ctx.ts);
     const qname = msg.qname; // lower case: parsed with foldCase
-    const key = `${flow.uid}|${msg.id}|${qname}`;
     const fromClient = ctx.dir === 0;
+    let mine = flow.dnsState as PendingQuery[] | undefined;
+    let q: PendingQuery | null = null;
+    if (mine !== undefined)
+      for (const p of mine)
+        if (p.id === msg.id && p.qname === qname) {
+          q = p;
+          break;
+        }
     if (!msg.response) {
-      if (this.pending.has(key)) return; // retransmission: the first query times the transaction
-      if (this.pending.size >= this.maxPending) {
-        this.pending.delete(this.pending.keys().next().value!);
+      if (q !== null) return; // retransmission: the first query times the transaction
+      if (this.pendingCount >= this.maxPending) {
+        this.drop(this.oldestPending()!);
         this.pendingEvictions++;
       }
-      this.pending.set(key, unanswered(ctx, flow, msg, qname, tcp, fromClient));
+      q = new PendingQuery(ctx.ts, ctx.frame, flow, msg.id, qname, msg.qtype, tcp, fromClient);
+      if (mine === undefined) flow.dnsState = mine = [];
+      mine.push(q);
+      this.queue.push(q);
+      this.pendingCount++;
       return;
     }
-    const answers = msg.answers.slice(); // fresh objects per message, names already lower case
-    this.addNames(qname, answers, ctx.ts);
-    let tx = this.pending.get(key);
-    if (tx) this.pending.delete(key);
-    // A response without its query (capture started late, or a duplicate response): the query came from the other side.
-    else tx = unanswered(ctx, flow, msg, qname, tcp, !fromClient);
+    this.addNames(qname, msg.answers, ctx.ts);
+    if (q !== null) this.drop(q);
+    const failure = msg.rcode !== 0;
+    if (!this.admit(failure)) return;
+    const tx = q !== null ? q.transaction() : unanswered(ctx, flow, msg, qname, tcp, !fromClient);
     tx.responseFrame = ctx.frame;
     tx.rcode = msg.rcode;
-    tx.answers = answers;
-    this.keep(tx);
+    tx.answers = msg.answers.slice(); // fresh objects per message, names already lower case
+    (failure ? this.failures : this.successes).push(tx);
   }
 
   /** Every A/AAAA address under the question name, then each name along the CNAME chain. */
@@ -212,20 +291,43 @@ export class DnsAnalyzer implements Analyzer {
 
   /** Queries older than the timeout become unanswered transactions. */
   private expire(now: number): void {
-    for (const [key, tx] of this.pending) {
-      if (now - tx.ts <= DNS_RESPONSE_TIMEOUT_S) break;
-      this.pending.delete(key);
-      this.keep(tx);
+    for (let q = this.oldestPending(); q !== null && now - q.ts > DNS_RESPONSE_TIMEOUT_S; q = this.oldestPending()) {
+      this.drop(q);
+      this.keepUnanswered(q);
     }
   }
 
-  private keep(tx: DnsTransaction): void {
-    const list = isFailure(tx) ? this.failures : this.successes;
-    if (this.failures.length + this.successes.length < this.maxKept) list.push(tx);
-    else if (list === this.failures && this.successes.length > 0) {
-      this.successes.pop();
-      this.failures.push(tx);
-      this.omitted++;
-    } else this.omitted++;
+  /** The oldest query still pending (trimming done ones from the front of the queue), or null. */
+  private oldestPending(): PendingQuery | null {
+    const queue = this.queue;
+    while (this.queueHead < queue.length && queue[this.queueHead].done) this.queueHead++;
+    if (this.queueHead >= 1024 && this.queueHead * 2 >= queue.length) {
+      queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    return this.queueHead < queue.length ? queue[this.queueHead] : null;
+  }
+
+  /** No longer pending: answered, expired or evicted. */
+  private drop(q: PendingQuery): void {
+    q.done = true;
+    this.pendingCount--;
+    const flow = q.flow;
+    if (flow === null) return;
+    const mine = flow.dnsState as PendingQuery[];
+    mine.splice(mine.indexOf(q), 1);
+  }
+
+  private keepUnanswered(q: PendingQuery): void {
+    if (this.admit(true)) this.failures.push(q.transaction());
+  }
+
+  /** Make room for a transaction (failures are kept first); false when it is only counted. */
+  private admit(failure: boolean): boolean {
+    if (this.failures.length + this.successes.length < this.maxKept) return true;
+    this.omitted++;
+    if (!failure || this.successes.length === 0) return false;
+    this.successes.pop();
+    return true;
   }
 }

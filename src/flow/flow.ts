@@ -117,10 +117,11 @@ export interface Flow {
 
   /**
    * Scratch state of the analyzers that look at most flows (TLS/DTLS, tunnel,
-   * VDI, media), kept on the flow so a packet reaches it without a map lookup.
+   * VDI, media, DNS), kept on the flow so a packet reaches it without a map lookup.
    * Owned by that analyzer; never reported.
    */
   tlsState?: unknown;
+  dnsState?: unknown;
   tunnelProbe?: unknown;
   vdiProbe?: unknown;
   mediaState?: unknown;

@@ -66,6 +66,7 @@ export class FlowRecord implements Flow {
   clientType: 'desktop' | 'mobile' | null = null;
   evicted = false;
   tlsState: unknown = undefined;
+  dnsState: unknown = undefined;
   tunnelProbe: unknown = undefined;
   vdiProbe: unknown = undefined;
   mediaState: unknown = undefined;

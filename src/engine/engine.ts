@@ -22,8 +22,9 @@ import { TunnelAnalyzer, innerPacket } from '../analyze/tunnel.js';
 import { VdiAnalyzer } from '../analyze/vdi.js';
 import { FindingsCollector, buildFindings } from '../findings/index.js';
 import type { Analyzer, PacketContext } from './analyzer.js';
-import { SCHEMA, type Report, type ReportCapture, type ReportFlow } from '../report/schema.js';
-import { isoTime, round, toReportFlow, toReportSource } from '../report/build.js';
+import { SCHEMA, type Report, type ReportCapture } from '../report/schema.js';
+import { isoTime, round, toReportSource } from '../report/build.js';
+import { ReportFlowStore, withStoredFlows } from '../report/flow-store.js';
 import { VERSION } from './version.js';
 
 export class UsageError extends Error {
@@ -112,7 +113,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const analyzers: Analyzer[] = [dns, tls, media, tunnel, vdi, collector];
 
   const maxReportFlows = opts.maxReportFlows ?? 20_000;
-  const reportFlows: ReportFlow[] = [];
+  // Compact until the report is built: up to 40 000 flows end while the flow table is still full.
+  const reportFlows = new ReportFlowStore();
   let flowsOmitted = 0;
   let flowsTotal = 0;
   const byClass: Record<string, number> = {};
@@ -148,7 +150,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     byClass[cls] = (byClass[cls] ?? 0) + 1;
     // Keep every non-"other" flow up to twice the cap, plain ones up to the cap.
     if (reportFlows.length < maxReportFlows || (cls !== 'other' && reportFlows.length < 2 * maxReportFlows)) {
-      reportFlows.push(toReportFlow(flow));
+      reportFlows.add(flow);
     } else flowsOmitted++;
   };
 
@@ -323,11 +325,11 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   });
   emitProgress('done', calls.length);
 
-  return {
+  const report: Report = {
     schema: SCHEMA,
     tool: { name: 'spokecap', version: VERSION },
     capture,
-    flows: reportFlows,
+    flows: [],
     rtpStreams,
     calls,
     findings,
@@ -336,6 +338,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     checklist,
     policy: { name: `${policy.name} ${policy.version}`, edge, internal: internalCidrs, limits: policy.limits },
   };
+  // The flows' objects are made when the report is first read, once this scope is garbage.
+  return withStoredFlows(report, reportFlows);
 }
 
 function unreadableSource(path: string, message: string): SourceInfo {

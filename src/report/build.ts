@@ -1,7 +1,6 @@
 /** Record builders: internal state → the JSON contract (src/report/schema.ts). */
 import type { SourceInfo } from '../capture/types.js';
-import { protoName, type Flow } from '../flow/flow.js';
-import type { ReportFlow, ReportSource } from './schema.js';
+import type { ReportSource } from './schema.js';
 import { sanitizeText } from './sanitize.js';
 
 /**
@@ -53,38 +52,6 @@ export function round(n: number, digits = 3): number {
   return Math.round(n * f) / f;
 }
 
-export function toReportFlow(f: Flow): ReportFlow {
-  const rtt = f.synToSynAck;
-  const tls = f.tls;
-  const packets = f.packets;
-  const bytes = f.bytes;
-  return {
-    uid: f.uid,
-    proto: protoName(f.proto),
-    client: { ip: f.clientIp, port: f.clientPort },
-    server: { ip: f.serverIp, port: f.serverPort },
-    firstSeen: isoTime(f.firstTs),
-    lastSeen: isoTime(f.lastTs),
-    packets: { client: packets[0], server: packets[1] },
-    bytes: { client: bytes[0], server: bytes[1] },
-    state: f.state,
-    sni: tls?.sni != null ? sanitizeName(tls.sni) : null,
-    dnsName: f.dnsName != null ? sanitizeName(f.dnsName) : null,
-    class: f.cls ?? 'other',
-    service: f.service,
-    edge: f.edge,
-    classifiedBy: f.classifiedBy,
-    history: f.proto === 6 ? f.history : null,
-    clientType: f.clientType,
-    alpn: tls?.alpn ? tls.alpn.map((a) => sanitizeName(a)) : null,
-    tlsVersion: tls?.version ?? null,
-    handshakeRttMs: rtt != null ? round(rtt * 1000) : null,
-    firstFrame: f.firstFrame,
-    conflicts: f.conflicts,
-    notes: f.notes.map((n) => notes.get(n)),
-  };
-}
-
 export function toReportSource(s: SourceInfo): ReportSource {
   return {
     path: s.path,
@@ -131,4 +98,9 @@ const notes = new SanitizedMemo(500);
 /** sanitizeText(name): a wire name made safe to print. */
 export function sanitizeName(name: string): string {
   return names.get(name);
+}
+
+/** sanitizeText(note, 500): a flow note made safe to print. */
+export function sanitizeNote(note: string): string {
+  return notes.get(note);
 }

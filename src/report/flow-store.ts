@@ -1,0 +1,291 @@
+/**
+ * The report's flows, kept compact from the flow's end until the report is
+ * built: numbers in typed-array rows and every text or list as an index into
+ * one table of distinct values. A ReportFlow object (~1.2 KB with its
+ * endpoints, counters, ISO times and arrays) becomes ~150 bytes that the
+ * garbage collector never traces. The ReportFlow objects are made when the
+ * report's flows are first read (withStoredFlows), after the analysis state
+ * (flow table, analyzers) has become garbage.
+ */
+import { protoName, type Flow } from '../flow/flow.js';
+import { formatIp4 } from '../decode/view.js';
+import type { ClassifiedBy, FlowClass, ReportFlow } from './schema.js';
+import { isoTime, round, sanitizeName, sanitizeNote } from './build.js';
+
+// Float64 words per row.
+const F_FIRST_TS = 0;
+const F_LAST_TS = 1;
+const F_BYTES = 2; // + 0 client, + 1 server
+/** Seconds from SYN to SYN-ACK, NaN = none. */
+const F_RTT = 4;
+const F_WORDS = 5;
+
+// Uint32 words per row.
+/** The number in a "F<n>" uid (the usual form); see T_UID. */
+const U_UID = 0;
+const U_PROTO = 1;
+const U_CLIENT_PORT = 2;
+const U_SERVER_PORT = 3;
+/** Dotted-quad addresses as numbers; see T_CLIENT_IP / T_SERVER_IP. */
+const U_CLIENT4 = 4;
+const U_SERVER4 = 5;
+const U_PACKETS = 6; // + 0 client, + 1 server
+const U_FIRST_FRAME = 8;
+const U_WORDS = 9;
+
+// Value-table indices per row (0 = null). A uid or address that is not in
+// its usual numeric form is kept as text instead of the number above.
+const T_UID = 0;
+const T_CLIENT_IP = 1;
+const T_SERVER_IP = 2;
+const T_STATE = 3;
+const T_SNI = 4;
+const T_DNS_NAME = 5;
+const T_CLASS = 6;
+const T_SERVICE = 7;
+const T_EDGE = 8;
+const T_CLASSIFIED_BY = 9;
+const T_HISTORY = 10;
+const T_CLIENT_TYPE = 11;
+const T_ALPN = 12;
+const T_TLS_VERSION = 13;
+const T_CONFLICTS = 14;
+const T_NOTES = 15;
+const T_WORDS = 16;
+
+const FIRST_ROWS = 1024;
+
+type Value = string | readonly string[] | null;
+
+export class ReportFlowStore {
+  private rows = 0;
+  private f64 = new Float64Array(FIRST_ROWS * F_WORDS);
+  private u32 = new Uint32Array(FIRST_ROWS * U_WORDS);
+  private refs = new Uint32Array(FIRST_ROWS * T_WORDS);
+  /** Distinct values; index 0 is null. */
+  private readonly values: Value[] = [null];
+  private readonly textIndex = new Map<string, number>();
+  /** Lists by their JSON text (exact for any strings). */
+  private readonly listIndex = new Map<string, number>();
+
+  get length(): number {
+    return this.rows;
+  }
+
+  /** Keep what the report says about an ended (classified) flow. */
+  add(flow: Flow): void {
+    if (this.rows * U_WORDS === this.u32.length) this.grow();
+    const row = this.rows++;
+    const f = row * F_WORDS;
+    const u = row * U_WORDS;
+    const t = row * T_WORDS;
+    const f64 = this.f64;
+    const u32 = this.u32;
+    const refs = this.refs;
+
+    f64[f + F_FIRST_TS] = flow.firstTs;
+    f64[f + F_LAST_TS] = flow.lastTs;
+    const bytes = flow.bytes;
+    f64[f + F_BYTES] = bytes[0];
+    f64[f + F_BYTES + 1] = bytes[1];
+    f64[f + F_RTT] = flow.synToSynAck ?? NaN;
+
+    const uid = flow.uid;
+    const uidNum = flowNumber(uid);
+    u32[u + U_UID] = uidNum < 0 ? 0 : uidNum;
+    refs[t + T_UID] = uidNum < 0 ? this.text(uid) : 0;
+    u32[u + U_PROTO] = flow.proto;
+    u32[u + U_CLIENT_PORT] = flow.clientPort;
+    u32[u + U_SERVER_PORT] = flow.serverPort;
+    this.putIp(flow.clientIp, u + U_CLIENT4, t + T_CLIENT_IP);
+    this.putIp(flow.serverIp, u + U_SERVER4, t + T_SERVER_IP);
+    const packets = flow.packets;
+    u32[u + U_PACKETS] = packets[0];
+    u32[u + U_PACKETS + 1] = packets[1];
+    u32[u + U_FIRST_FRAME] = flow.firstFrame;
+
+    const tls = flow.tls;
+    refs[t + T_STATE] = this.text(flow.state);
+    refs[t + T_SNI] = tls?.sni != null ? this.text(sanitizeName(tls.sni)) : 0;
+    refs[t + T_DNS_NAME] = flow.dnsName != null ? this.text(sanitizeName(flow.dnsName)) : 0;
+    refs[t + T_CLASS] = this.text(flow.cls ?? 'other');
+    refs[t + T_SERVICE] = this.textOrNull(flow.service);
+    refs[t + T_EDGE] = this.textOrNull(flow.edge);
+    refs[t + T_CLASSIFIED_BY] = this.list(flow.classifiedBy);
+    refs[t + T_HISTORY] = flow.proto === 6 ? this.text(flow.history) : 0;
+    refs[t + T_CLIENT_TYPE] = this.textOrNull(flow.clientType);
+    refs[t + T_ALPN] = tls?.alpn ? this.list(tls.alpn.map((a) => sanitizeName(a))) : 0;
+    refs[t + T_TLS_VERSION] = this.textOrNull(tls?.version ?? null);
+    refs[t + T_CONFLICTS] = this.list(flow.conflicts);
+    refs[t + T_NOTES] = this.list(flow.notes.map((n) => sanitizeNote(n)));
+  }
+
+  /** The report's flows, in the order they were added. */
+  toArray(): ReportFlow[] {
+    const out: ReportFlow[] = new Array<ReportFlow>(this.rows);
+    for (let row = 0; row < this.rows; row++) out[row] = this.flowAt(row);
+    return out;
+  }
+
+  private flowAt(row: number): ReportFlow {
+    const f = row * F_WORDS;
+    const u = row * U_WORDS;
+    const t = row * T_WORDS;
+    const f64 = this.f64;
+    const u32 = this.u32;
+    const refs = this.refs;
+    const rtt = f64[f + F_RTT];
+    return {
+      uid: refs[t + T_UID] !== 0 ? this.textAt(t + T_UID) : `F${u32[u + U_UID]}`,
+      proto: protoName(u32[u + U_PROTO]),
+      client: { ip: this.ipAt(u + U_CLIENT4, t + T_CLIENT_IP), port: u32[u + U_CLIENT_PORT] },
+      server: { ip: this.ipAt(u + U_SERVER4, t + T_SERVER_IP), port: u32[u + U_SERVER_PORT] },
+      firstSeen: isoTime(f64[f + F_FIRST_TS]),
+      lastSeen: isoTime(f64[f + F_LAST_TS]),
+      packets: { client: u32[u + U_PACKETS], server: u32[u + U_PACKETS + 1] },
+      bytes: { client: f64[f + F_BYTES], server: f64[f + F_BYTES + 1] },
+      state: this.textAt(t + T_STATE),
+      sni: this.textOrNullAt(t + T_SNI),
+      dnsName: this.textOrNullAt(t + T_DNS_NAME),
+      class: this.textAt(t + T_CLASS) as FlowClass,
+      service: this.textOrNullAt(t + T_SERVICE),
+      edge: this.textOrNullAt(t + T_EDGE),
+      classifiedBy: this.listAt(t + T_CLASSIFIED_BY) as ClassifiedBy[],
+      history: this.textOrNullAt(t + T_HISTORY),
+      clientType: this.textOrNullAt(t + T_CLIENT_TYPE) as ReportFlow['clientType'],
+      alpn: refs[t + T_ALPN] !== 0 ? this.listAt(t + T_ALPN) : null,
+      tlsVersion: this.textOrNullAt(t + T_TLS_VERSION),
+      handshakeRttMs: rtt === rtt ? round(rtt * 1000) : null,
+      firstFrame: u32[u + U_FIRST_FRAME],
+      conflicts: this.listAt(t + T_CONFLICTS),
+      notes: this.listAt(t + T_NOTES),
+    };
+  }
+
+  private grow(): void {
+    const rows = this.rows * 2;
+    const f64 = new Float64Array(rows * F_WORDS);
+    const u32 = new Uint32Array(rows * U_WORDS);
+    const refs = new Uint32Array(rows * T_WORDS);
+    f64.set(this.f64);
+    u32.set(this.u32);
+    refs.set(this.refs);
+    this.f64 = f64;
+    this.u32 = u32;
+    this.refs = refs;
+  }
+
+  /** A dotted quad as a number when formatting the number gives the same text back, else the text. */
+  private putIp(ip: string, numWord: number, refWord: number): void {
+    const n = dottedQuad(ip);
+    this.u32[numWord] = n < 0 ? 0 : n;
+    this.refs[refWord] = n < 0 ? this.text(ip) : 0;
+  }
+
+  private ipAt(numWord: number, refWord: number): string {
+    return this.refs[refWord] !== 0 ? this.textAt(refWord) : formatIp4(this.u32[numWord]);
+  }
+
+  private text(s: string): number {
+    let i = this.textIndex.get(s);
+    if (i === undefined) {
+      i = this.values.push(s) - 1;
+      this.textIndex.set(s, i);
+    }
+    return i;
+  }
+
+  private textOrNull(s: string | null): number {
+    return s === null ? 0 : this.text(s);
+  }
+
+  private list(items: readonly string[]): number {
+    const key = JSON.stringify(items);
+    let i = this.listIndex.get(key);
+    if (i === undefined) {
+      i = this.values.push(Object.freeze(items.slice())) - 1;
+      this.listIndex.set(key, i);
+    }
+    return i;
+  }
+
+  private textAt(word: number): string {
+    return this.values[this.refs[word]] as string;
+  }
+
+  private textOrNullAt(word: number): string | null {
+    return this.values[this.refs[word]] as string | null;
+  }
+
+  /** A fresh copy: each report flow owns its arrays. */
+  private listAt(word: number): string[] {
+    return (this.values[this.refs[word]] as readonly string[]).slice();
+  }
+}
+
+/**
+ * `report` with its `flows` made from `store` when first read (the JSON
+ * serialiser, a renderer), then kept as a plain array. Defined here, not in
+ * the engine: a getter made there would keep the engine's whole scope alive.
+ */
+export function withStoredFlows<R extends { flows: ReportFlow[] }>(report: R, store: ReportFlowStore): R {
+  let source: ReportFlowStore | null = store;
+  let flows: ReportFlow[] = [];
+  return Object.defineProperty(report, 'flows', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (source !== null) {
+        flows = source.toArray();
+        source = null;
+      }
+      return flows;
+    },
+    set: (v: ReportFlow[]) => {
+      flows = v;
+      source = null;
+    },
+  });
+}
+
+/** n for a uid "F<n>" written the usual way (no sign, no leading zero, n < 2^32), else -1. */
+export function flowNumber(uid: string): number {
+  const len = uid.length;
+  if (len < 2 || len > 11 || uid.charCodeAt(0) !== 70 /* F */) return -1;
+  if (uid.charCodeAt(1) === 48 /* 0 */ && len > 2) return -1;
+  let n = 0;
+  for (let i = 1; i < len; i++) {
+    const d = uid.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n <= 0xffffffff ? n : -1;
+}
+
+/** A canonical dotted quad ("10.0.0.1": four decimal octets, no leading zeros) as an unsigned number, else -1. */
+export function dottedQuad(ip: string): number {
+  const len = ip.length;
+  if (len < 7 || len > 15) return -1;
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9 || (digits === 1 && octet === 0)) return -1;
+      octet = octet * 10 + d;
+      if (octet > 255) return -1;
+      digits++;
+    }
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  return n * 256 + octet;
+}

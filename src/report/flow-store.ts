@@ -56,6 +56,14 @@ const T_WORDS = 16;
 const FIRST_ROWS = 1024;
 
 type Value = string | readonly string[] | null;
+type Clean = ((text: string) => string) | null;
+
+/** A trie of lists by their items' value indices: a list is found without building a key. */
+class ListNode {
+  readonly next = new Map<number, ListNode>();
+  /** The list ending here, 0 until one does. */
+  index = 0;
+}
 
 export class ReportFlowStore {
   private rows = 0;
@@ -65,8 +73,7 @@ export class ReportFlowStore {
   /** Distinct values; index 0 is null. */
   private readonly values: Value[] = [null];
   private readonly textIndex = new Map<string, number>();
-  /** Lists by their JSON text (exact for any strings). */
-  private readonly listIndex = new Map<string, number>();
+  private readonly lists = new ListNode();
 
   get length(): number {
     return this.rows;
@@ -111,13 +118,13 @@ export class ReportFlowStore {
     refs[t + T_CLASS] = this.text(flow.cls ?? 'other');
     refs[t + T_SERVICE] = this.textOrNull(flow.service);
     refs[t + T_EDGE] = this.textOrNull(flow.edge);
-    refs[t + T_CLASSIFIED_BY] = this.list(flow.classifiedBy);
+    refs[t + T_CLASSIFIED_BY] = this.list(flow.classifiedBy, null);
     refs[t + T_HISTORY] = flow.proto === 6 ? this.text(flow.history) : 0;
     refs[t + T_CLIENT_TYPE] = this.textOrNull(flow.clientType);
-    refs[t + T_ALPN] = tls?.alpn ? this.list(tls.alpn.map((a) => sanitizeName(a))) : 0;
+    refs[t + T_ALPN] = tls?.alpn ? this.list(tls.alpn, sanitizeName) : 0;
     refs[t + T_TLS_VERSION] = this.textOrNull(tls?.version ?? null);
-    refs[t + T_CONFLICTS] = this.list(flow.conflicts);
-    refs[t + T_NOTES] = this.list(flow.notes.map((n) => sanitizeNote(n)));
+    refs[t + T_CONFLICTS] = this.list(flow.conflicts, null);
+    refs[t + T_NOTES] = this.list(flow.notes, sanitizeNote);
   }
 
   /** The report's flows, in the order they were added. */
@@ -199,14 +206,20 @@ export class ReportFlowStore {
     return s === null ? 0 : this.text(s);
   }
 
-  private list(items: readonly string[]): number {
-    const key = JSON.stringify(items);
-    let i = this.listIndex.get(key);
-    if (i === undefined) {
-      i = this.values.push(Object.freeze(items.slice())) - 1;
-      this.listIndex.set(key, i);
+  /** The index of `items`, each passed through `clean` first when given. */
+  private list(items: readonly string[], clean: Clean): number {
+    let node = this.lists;
+    for (let k = 0; k < items.length; k++) {
+      const item = this.text(clean === null ? items[k] : clean(items[k]));
+      let next = node.next.get(item);
+      if (next === undefined) {
+        next = new ListNode();
+        node.next.set(item, next);
+      }
+      node = next;
     }
-    return i;
+    if (node.index === 0) node.index = this.values.push(Object.freeze(clean === null ? items.slice() : items.map((item) => clean(item)))) - 1;
+    return node.index;
   }
 
   private textAt(word: number): string {

@@ -22,6 +22,15 @@ export class BufferList {
     this.length += chunk.length;
   }
 
+  /** The first buffered chunk (length > 0): its bytes from headOffset on are the next ones. */
+  get head(): Uint8Array {
+    return this.chunks[0];
+  }
+
+  get headOffset(): number {
+    return this.headPos;
+  }
+
   /** Make the next n bytes (n <= length) addressable as buf[pos..pos+n). */
   peek(n: number): void {
     const head = this.chunks[0];

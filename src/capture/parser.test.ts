@@ -117,6 +117,26 @@ describe('classic pcap', () => {
     expect(places).toEqual([[1, 2, 3, 4, 5], [9, 8, 7]]);
   });
 
+  it('gives the same packets, offsets and byte count wherever the chunks are cut (empty records too)', () => {
+    const file = buildPcap([...pkts, { ts: 1700000002, data: bytes() }, { ts: 1700000003, data: bytes(7, 7, 7, 7) }], 1, 65535);
+    const read = (cuts: number[]) => {
+      const got: unknown[] = [];
+      const p = new CaptureParser('t.pcap', (r: RawPacket) => got.push([r.offset, r.tsSec, r.caplen, Array.from(r.data)]));
+      let at = 0;
+      for (const c of [...cuts, file.length]) {
+        p.push(file.subarray(at, c));
+        at = c;
+      }
+      p.end();
+      return { got, bytes: p.info.bytes, errors: p.info.errors };
+    };
+    const whole = read([]);
+    expect(whole.got).toHaveLength(4);
+    expect(whole.got[2]).toEqual([24 + 16 + 5 + 16 + 3, 1700000002, 0, []]);
+    for (let cut = 1; cut < file.length; cut++) expect(read([cut])).toEqual(whole);
+    expect(read(Array.from({ length: file.length - 1 }, (_, i) => i + 1))).toEqual(whole);
+  });
+
   it('reads nanosecond files', () => {
     const { pkts: got } = parse(buildPcap([{ ts: 1700000000.000000123, data: bytes(1) }], 1, 65535, true));
     expect(got[0].tsSec).toBe(1700000000);

@@ -332,50 +332,76 @@ export class CaptureParser {
       this.consume(PCAP_HEADER_LEN);
       this.headerDone = true;
     }
-    const le = this.le;
-    const pkt = this.pkt;
-    const info = this.info;
-    const nsScale = this.nanos ? 1 : 1000;
-    const fracLimit = this.nanos ? 1_000_000_000 : 1_000_000;
-    const swapped = this.lengthsSwapped;
     while (list.length >= PCAP_RECORD_HEADER_LEN) {
+      // Records wholly inside the head chunk are read in place and consumed at once.
+      const chunk = list.head;
+      const start = list.headOffset;
+      let p = start;
+      for (let n = this.pcapRecord(chunk, p, chunk.length); n > 0; n = this.pcapRecord(chunk, p, chunk.length)) p += n;
+      if (this.isStopped) return;
+      if (p > start) {
+        list.consume(p - start);
+        continue;
+      }
+      // A record cut by the end of a chunk: gathered by peek.
       list.peek(PCAP_RECORD_HEADER_LEN);
-      readRecordHeader(list.buf, list.pos, le);
-      let caplen = record.caplen;
-      let origLen = record.origLen;
-      if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
-        const t = caplen;
-        caplen = origLen;
-        origLen = t;
+      let n = this.pcapRecord(list.buf, list.pos, list.pos + PCAP_RECORD_HEADER_LEN);
+      if (n < 0) return;
+      if (n === 0) {
+        if (list.length < this.need) return;
+        list.peek(this.need);
+        n = this.pcapRecord(list.buf, list.pos, list.pos + this.need);
       }
-      if (caplen > MAX_CAPLEN) {
-        return this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
-      }
-      const total = PCAP_RECORD_HEADER_LEN + caplen;
-      if (list.length < total) {
-        this.need = total;
-        return;
-      }
-      list.peek(total);
-      const buf = list.buf;
-      const pos = list.pos;
-      const frac = record.frac;
-      pkt.tsSec = record.tsSec;
-      if (frac < fracLimit) {
-        pkt.tsNsec = frac * nsScale;
-      } else {
-        pkt.tsNsec = 999_999_999;
-        this.invalidSubsecond++;
-      }
-      pkt.point(buf, pos + PCAP_RECORD_HEADER_LEN, caplen);
-      pkt.origLen = origLen;
-      pkt.offset = this.offset;
-      if (caplen < origLen) info.snaplenTruncatedPackets++;
-      info.packets++;
-      this.consume(total);
-      this.onPacket(pkt);
+      list.consume(n);
     }
     this.need = PCAP_RECORD_HEADER_LEN;
+  }
+
+  /**
+   * The classic pcap record at buf[p, end): delivered, returning its length;
+   * 0 when it does not all lie before `end` (this.need = its length, or the
+   * header's); -1 when it is corrupt (the parser has stopped).
+   */
+  private pcapRecord(buf: Uint8Array, p: number, end: number): number {
+    if (p + PCAP_RECORD_HEADER_LEN > end) {
+      this.need = PCAP_RECORD_HEADER_LEN;
+      return 0;
+    }
+    readRecordHeader(buf, p, this.le);
+    let caplen = record.caplen;
+    let origLen = record.origLen;
+    const swapped = this.lengthsSwapped;
+    if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
+      const t = caplen;
+      caplen = origLen;
+      origLen = t;
+    }
+    if (caplen > MAX_CAPLEN) {
+      this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
+      return -1;
+    }
+    const total = PCAP_RECORD_HEADER_LEN + caplen;
+    if (p + total > end) {
+      this.need = total;
+      return 0;
+    }
+    const pkt = this.pkt;
+    const frac = record.frac;
+    pkt.tsSec = record.tsSec;
+    if (frac < (this.nanos ? 1_000_000_000 : 1_000_000)) {
+      pkt.tsNsec = this.nanos ? frac : frac * 1000;
+    } else {
+      pkt.tsNsec = 999_999_999;
+      this.invalidSubsecond++;
+    }
+    pkt.point(buf, p + PCAP_RECORD_HEADER_LEN, caplen);
+    pkt.origLen = origLen;
+    pkt.offset = this.offset;
+    if (caplen < origLen) this.info.snaplenTruncatedPackets++;
+    this.info.packets++;
+    this.offset += total;
+    this.onPacket(pkt);
+    return total;
   }
 
   // ------------------------------------------------------------------- pcapng

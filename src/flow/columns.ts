@@ -136,7 +136,7 @@ export class FlowColumns {
 }
 
 /** Rows per arena of ended (or stand-alone) flows. */
-const ARENA_ROWS = 256;
+const ARENA_ROWS = 1024;
 
 /**
  * Rows for flows that are not in a table: ended flows, and flows made by

@@ -211,10 +211,11 @@ export class FlowTable {
     // Fast path: a later packet of a live IPv4 TCP/UDP flow (nearly every packet).
     const proto = view.proto;
     if (view.addrLen === 4 && (proto === IPPROTO_UDP || proto === IPPROTO_TCP) && !view.isFragment && !view.icmpInner && hasPorts(view)) {
-      const buf = view.buf;
       const sport = view.srcPort;
       const dport = view.dstPort;
-      const slot = this.find(this.hashOf(proto, buf, view.srcOff, sport, view.dstOff, dport, 4), proto, buf, view.srcOff, view.dstOff, 4, sport, dport);
+      const src4 = readI32(view.buf, view.srcOff);
+      const dst4 = readI32(view.buf, view.dstOff);
+      const slot = this.find4(this.hashOf4(proto, src4, sport, dst4, dport), proto, src4, dst4, sport, dport);
       if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[this.classOf(slot)] && (view.tcpFlags & TCP_SYN) === 0) {
         this.touch(slot);
         const flow = this.records[slot]!;
@@ -290,44 +291,62 @@ export class FlowTable {
   }
 
   private hashOf(proto: number, buf: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, len: number): number {
-    const ha = len === 4 ? endpointHash4(readI32(buf, aOff), aPort, this.seed) : endpointHash(buf, aOff, len, aPort, this.seed);
-    const hb = len === 4 ? endpointHash4(readI32(buf, bOff), bPort, this.seed) : endpointHash(buf, bOff, len, bPort, this.seed);
-    return combineHash(ha, hb, proto) & this.mask;
+    if (len === 4) return this.hashOf4(proto, readI32(buf, aOff), aPort, readI32(buf, bOff), bPort);
+    return combineHash(endpointHash(buf, aOff, len, aPort, this.seed), endpointHash(buf, bOff, len, bPort, this.seed), proto) & this.mask;
+  }
+
+  private hashOf4(proto: number, a4: number, aPort: number, b4: number, bPort: number): number {
+    return combineHash(endpointHash4(a4, aPort, this.seed), endpointHash4(b4, bPort, this.seed), proto) & this.mask;
   }
 
   /** The row of a 5-tuple with hash `key`, or -1; sets foundDir. */
   private find(key: number, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, addrLen: number, sport: number, dport: number): number {
+    return addrLen === 4
+      ? this.find4(key, proto, readI32(buf, srcOff), readI32(buf, dstOff), sport, dport)
+      : this.find6(key, proto, buf, srcOff, dstOff, sport, dport);
+  }
+
+  /** find() for IPv4 addresses as signed 32-bit numbers: small enough for V8 to inline into update's fast path. */
+  private find4(key: number, proto: number, src4: number, dst4: number, sport: number, dport: number): number {
     const u = this.cols.i32;
-    const meta = proto | (addrLen === 4 ? 0 : META_IPV6);
     const fwd = (sport << 16) | dport;
     const rev = (dport << 16) | sport;
-    const src4 = addrLen === 4 ? readI32(buf, srcOff) : 0;
-    const dst4 = addrLen === 4 ? readI32(buf, dstOff) : 0;
+    for (let next = this.heads[key & this.headMask]; next !== 0; ) {
+      const b = (next - 1) * U_WORDS;
+      if (u[b + U_KEY] === key && (u[b + U_META] & (0xff | META_IPV6)) === proto) {
+        const ports = u[b + U_PORTS];
+        if (ports === fwd && u[b + U_CLIENT4] === src4 && u[b + U_SERVER4] === dst4) {
+          this.foundDir = 0;
+          return next - 1;
+        }
+        if (ports === rev && u[b + U_CLIENT4] === dst4 && u[b + U_SERVER4] === src4) {
+          this.foundDir = 1;
+          return next - 1;
+        }
+      }
+      next = u[b + U_CHAIN];
+    }
+    return -1;
+  }
+
+  private find6(key: number, proto: number, buf: Uint8Array, srcOff: number, dstOff: number, sport: number, dport: number): number {
+    const u = this.cols.i32;
+    const fwd = (sport << 16) | dport;
+    const rev = (dport << 16) | sport;
     for (let next = this.heads[key & this.headMask]; next !== 0; ) {
       const slot = next - 1;
       const b = slot * U_WORDS;
       next = u[b + U_CHAIN];
-      if (u[b + U_KEY] !== key || (u[b + U_META] & (0xff | META_IPV6)) !== meta) continue;
+      if (u[b + U_KEY] !== key || (u[b + U_META] & (0xff | META_IPV6)) !== (proto | META_IPV6)) continue;
       const ports = u[b + U_PORTS];
-      if (addrLen === 4) {
-        if (ports === fwd && u[b + U_CLIENT4] === src4 && u[b + U_SERVER4] === dst4) {
-          this.foundDir = 0;
-          return slot;
-        }
-        if (ports === rev && u[b + U_CLIENT4] === dst4 && u[b + U_SERVER4] === src4) {
-          this.foundDir = 1;
-          return slot;
-        }
-      } else {
-        const f = this.records[slot]!;
-        if (ports === fwd && addrEquals(buf, srcOff, f.client6!) && addrEquals(buf, dstOff, f.server6!)) {
-          this.foundDir = 0;
-          return slot;
-        }
-        if (ports === rev && addrEquals(buf, srcOff, f.server6!) && addrEquals(buf, dstOff, f.client6!)) {
-          this.foundDir = 1;
-          return slot;
-        }
+      const f = this.records[slot]!;
+      if (ports === fwd && addrEquals(buf, srcOff, f.client6!) && addrEquals(buf, dstOff, f.server6!)) {
+        this.foundDir = 0;
+        return slot;
+      }
+      if (ports === rev && addrEquals(buf, srcOff, f.server6!) && addrEquals(buf, dstOff, f.client6!)) {
+        this.foundDir = 1;
+        return slot;
       }
     }
     return -1;

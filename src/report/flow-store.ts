@@ -2,7 +2,7 @@
  * The report's flows, kept compact from the flow's end until the report is
  * built: numbers in typed-array rows and every text or list as an index into
  * one table of distinct values. A ReportFlow object (~1.2 KB with its
- * endpoints, counters, ISO times and arrays) becomes ~150 bytes that the
+ * endpoints, counters, ISO times and arrays) becomes ~140 bytes that the
  * garbage collector never traces. The ReportFlow objects are made when the
  * report's flows are first read (withStoredFlows), after the analysis state
  * (flow table, analyzers) has become garbage.
@@ -53,7 +53,9 @@ const T_CONFLICTS = 14;
 const T_NOTES = 15;
 const T_WORDS = 16;
 
-const FIRST_ROWS = 1024;
+/** Rows are added in chunks of this many (no copying as the store grows, no unused half). */
+const CHUNK_SHIFT = 12;
+const CHUNK_ROWS = 1 << CHUNK_SHIFT;
 
 type Value = string | readonly string[] | null;
 type Clean = ((text: string) => string) | null;
@@ -65,11 +67,16 @@ class ListNode {
   index = 0;
 }
 
+class RowChunk {
+  readonly f64 = new Float64Array(CHUNK_ROWS * F_WORDS);
+  readonly u32 = new Uint32Array(CHUNK_ROWS * U_WORDS);
+  /** Value-table indices. */
+  readonly refs = new Uint32Array(CHUNK_ROWS * T_WORDS);
+}
+
 export class ReportFlowStore {
   private rows = 0;
-  private f64 = new Float64Array(FIRST_ROWS * F_WORDS);
-  private u32 = new Uint32Array(FIRST_ROWS * U_WORDS);
-  private refs = new Uint32Array(FIRST_ROWS * T_WORDS);
+  private readonly chunks: RowChunk[] = [];
   /** Distinct values; index 0 is null. */
   private readonly values: Value[] = [null];
   private readonly textIndex = new Map<string, number>();
@@ -81,14 +88,14 @@ export class ReportFlowStore {
 
   /** Keep what the report says about an ended (classified) flow. */
   add(flow: Flow): void {
-    if (this.rows * U_WORDS === this.u32.length) this.grow();
     const row = this.rows++;
-    const f = row * F_WORDS;
-    const u = row * U_WORDS;
-    const t = row * T_WORDS;
-    const f64 = this.f64;
-    const u32 = this.u32;
-    const refs = this.refs;
+    if (row >>> CHUNK_SHIFT === this.chunks.length) this.chunks.push(new RowChunk());
+    const c = this.chunks[row >>> CHUNK_SHIFT];
+    const inChunk = row & (CHUNK_ROWS - 1);
+    const f = inChunk * F_WORDS;
+    const u = inChunk * U_WORDS;
+    const t = inChunk * T_WORDS;
+    const { f64, u32, refs } = c;
 
     f64[f + F_FIRST_TS] = flow.firstTs;
     f64[f + F_LAST_TS] = flow.lastTs;
@@ -104,8 +111,8 @@ export class ReportFlowStore {
     u32[u + U_PROTO] = flow.proto;
     u32[u + U_CLIENT_PORT] = flow.clientPort;
     u32[u + U_SERVER_PORT] = flow.serverPort;
-    this.putIp(flow.clientIp, u + U_CLIENT4, t + T_CLIENT_IP);
-    this.putIp(flow.serverIp, u + U_SERVER4, t + T_SERVER_IP);
+    this.putIp(c, flow.clientIp, u + U_CLIENT4, t + T_CLIENT_IP);
+    this.putIp(c, flow.serverIp, u + U_SERVER4, t + T_SERVER_IP);
     const packets = flow.packets;
     u32[u + U_PACKETS] = packets[0];
     u32[u + U_PACKETS + 1] = packets[1];
@@ -135,62 +142,49 @@ export class ReportFlowStore {
   }
 
   private flowAt(row: number): ReportFlow {
-    const f = row * F_WORDS;
-    const u = row * U_WORDS;
-    const t = row * T_WORDS;
-    const f64 = this.f64;
-    const u32 = this.u32;
-    const refs = this.refs;
+    const c = this.chunks[row >>> CHUNK_SHIFT];
+    const inChunk = row & (CHUNK_ROWS - 1);
+    const f = inChunk * F_WORDS;
+    const u = inChunk * U_WORDS;
+    const t = inChunk * T_WORDS;
+    const { f64, u32, refs } = c;
     const rtt = f64[f + F_RTT];
     return {
-      uid: refs[t + T_UID] !== 0 ? this.textAt(t + T_UID) : `F${u32[u + U_UID]}`,
+      uid: refs[t + T_UID] !== 0 ? this.textAt(c, t + T_UID) : `F${u32[u + U_UID]}`,
       proto: protoName(u32[u + U_PROTO]),
-      client: { ip: this.ipAt(u + U_CLIENT4, t + T_CLIENT_IP), port: u32[u + U_CLIENT_PORT] },
-      server: { ip: this.ipAt(u + U_SERVER4, t + T_SERVER_IP), port: u32[u + U_SERVER_PORT] },
+      client: { ip: this.ipAt(c, u + U_CLIENT4, t + T_CLIENT_IP), port: u32[u + U_CLIENT_PORT] },
+      server: { ip: this.ipAt(c, u + U_SERVER4, t + T_SERVER_IP), port: u32[u + U_SERVER_PORT] },
       firstSeen: isoTime(f64[f + F_FIRST_TS]),
       lastSeen: isoTime(f64[f + F_LAST_TS]),
       packets: { client: u32[u + U_PACKETS], server: u32[u + U_PACKETS + 1] },
       bytes: { client: f64[f + F_BYTES], server: f64[f + F_BYTES + 1] },
-      state: this.textAt(t + T_STATE),
-      sni: this.textOrNullAt(t + T_SNI),
-      dnsName: this.textOrNullAt(t + T_DNS_NAME),
-      class: this.textAt(t + T_CLASS) as FlowClass,
-      service: this.textOrNullAt(t + T_SERVICE),
-      edge: this.textOrNullAt(t + T_EDGE),
-      classifiedBy: this.listAt(t + T_CLASSIFIED_BY) as ClassifiedBy[],
-      history: this.textOrNullAt(t + T_HISTORY),
-      clientType: this.textOrNullAt(t + T_CLIENT_TYPE) as ReportFlow['clientType'],
-      alpn: refs[t + T_ALPN] !== 0 ? this.listAt(t + T_ALPN) : null,
-      tlsVersion: this.textOrNullAt(t + T_TLS_VERSION),
+      state: this.textAt(c, t + T_STATE),
+      sni: this.textOrNullAt(c, t + T_SNI),
+      dnsName: this.textOrNullAt(c, t + T_DNS_NAME),
+      class: this.textAt(c, t + T_CLASS) as FlowClass,
+      service: this.textOrNullAt(c, t + T_SERVICE),
+      edge: this.textOrNullAt(c, t + T_EDGE),
+      classifiedBy: this.listAt(c, t + T_CLASSIFIED_BY) as ClassifiedBy[],
+      history: this.textOrNullAt(c, t + T_HISTORY),
+      clientType: this.textOrNullAt(c, t + T_CLIENT_TYPE) as ReportFlow['clientType'],
+      alpn: refs[t + T_ALPN] !== 0 ? this.listAt(c, t + T_ALPN) : null,
+      tlsVersion: this.textOrNullAt(c, t + T_TLS_VERSION),
       handshakeRttMs: rtt === rtt ? round(rtt * 1000) : null,
       firstFrame: u32[u + U_FIRST_FRAME],
-      conflicts: this.listAt(t + T_CONFLICTS),
-      notes: this.listAt(t + T_NOTES),
+      conflicts: this.listAt(c, t + T_CONFLICTS),
+      notes: this.listAt(c, t + T_NOTES),
     };
   }
 
-  private grow(): void {
-    const rows = this.rows * 2;
-    const f64 = new Float64Array(rows * F_WORDS);
-    const u32 = new Uint32Array(rows * U_WORDS);
-    const refs = new Uint32Array(rows * T_WORDS);
-    f64.set(this.f64);
-    u32.set(this.u32);
-    refs.set(this.refs);
-    this.f64 = f64;
-    this.u32 = u32;
-    this.refs = refs;
-  }
-
   /** A dotted quad as a number when formatting the number gives the same text back, else the text. */
-  private putIp(ip: string, numWord: number, refWord: number): void {
+  private putIp(c: RowChunk, ip: string, numWord: number, refWord: number): void {
     const n = dottedQuad(ip);
-    this.u32[numWord] = n < 0 ? 0 : n;
-    this.refs[refWord] = n < 0 ? this.text(ip) : 0;
+    c.u32[numWord] = n < 0 ? 0 : n;
+    c.refs[refWord] = n < 0 ? this.text(ip) : 0;
   }
 
-  private ipAt(numWord: number, refWord: number): string {
-    return this.refs[refWord] !== 0 ? this.textAt(refWord) : formatIp4(this.u32[numWord]);
+  private ipAt(c: RowChunk, numWord: number, refWord: number): string {
+    return c.refs[refWord] !== 0 ? this.textAt(c, refWord) : formatIp4(c.u32[numWord]);
   }
 
   private text(s: string): number {
@@ -222,17 +216,17 @@ export class ReportFlowStore {
     return node.index;
   }
 
-  private textAt(word: number): string {
-    return this.values[this.refs[word]] as string;
+  private textAt(c: RowChunk, word: number): string {
+    return this.values[c.refs[word]] as string;
   }
 
-  private textOrNullAt(word: number): string | null {
-    return this.values[this.refs[word]] as string | null;
+  private textOrNullAt(c: RowChunk, word: number): string | null {
+    return this.values[c.refs[word]] as string | null;
   }
 
   /** A fresh copy: each report flow owns its arrays. */
-  private listAt(word: number): string[] {
-    return (this.values[this.refs[word]] as readonly string[]).slice();
+  private listAt(c: RowChunk, word: number): string[] {
+    return (this.values[c.refs[word]] as readonly string[]).slice();
   }
 }
 

@@ -60,7 +60,7 @@ describe('DnsAnalyzer', () => {
         tcp: false,
       },
     ]);
-    expect(flows[0].tags.has('dns')).toBe(true);
+    expect(flows[0].dnsPayload).toBe(true);
   });
 
   it('records NXDOMAIN, and a query unanswered within 5 s (or by the end) as rcode null', async () => {

@@ -172,7 +172,7 @@ export class DnsAnalyzer implements Analyzer {
     if (view.fragOffset > 0) return; // a later IP fragment: no DNS header here
     if (flow.proto === IPPROTO_UDP) {
       if (view.payloadLen === 0) return;
-      flow.tags.add('dns');
+      flow.dnsPayload = true;
       this.onMessage(ctx, flow, view.buf, view.payloadOff, view.payloadOff + view.payloadLen, false);
     } else if (flow.proto === IPPROTO_TCP) {
       this.onTcp(ctx, flow);
@@ -215,7 +215,7 @@ export class DnsAnalyzer implements Analyzer {
     if (!streams) {
       streams = [this.reassembler.open(), this.reassembler.open()];
       this.tcpStreams.set(flow, streams);
-      flow.tags.add('dns');
+      flow.dnsPayload = true;
     }
     const s = streams[ctx.dir];
     if (s.segment(view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen) === 0) return;

@@ -258,8 +258,8 @@ describe('analyzer tags and DNS', () => {
     [{ proto: 'udp' as const, server: '168.86.128.1', serverPort: 51820, tags: ['vpn:wireguard'] }, 'tunnel', 'wireguard', ['payload']],
     [{ server: '198.51.100.1', serverPort: 3389, tags: ['vdi:rdp'] }, 'vdi', 'rdp', ['payload']],
     [{ proto: 'udp' as const, server: '8.8.8.8', serverPort: 53 }, 'dns', 'dns', ['port']],
-    [{ proto: 'udp' as const, server: '8.8.8.8', serverPort: 53, tags: ['dns'] }, 'dns', 'dns', ['payload', 'port']],
-    [{ proto: 'udp' as const, server: '8.8.8.8', serverPort: 5353, tags: ['dns'] }, 'dns', 'dns', ['payload']],
+    [{ proto: 'udp' as const, server: '8.8.8.8', serverPort: 53, dnsPayload: true }, 'dns', 'dns', ['payload', 'port']],
+    [{ proto: 'udp' as const, server: '8.8.8.8', serverPort: 5353, dnsPayload: true }, 'dns', 'dns', ['payload']],
     [{ proto: 'udp' as const, server: LAN, serverPort: 40000, client: '8.8.8.8', clientPort: 53 }, 'dns', 'dns', ['port']],
   ])('%j → %s', (spec, cls, service, by) => {
     expect(run(spec)).toMatchObject({ cls, service, classifiedBy: by, edge: null, families: [] });

@@ -7,6 +7,7 @@
  */
 import type { Flow } from '../flow/flow.js';
 import { protoName } from '../flow/flow.js';
+import { tagsOf } from '../flow/record.js';
 import {
   compilePolicy,
   MEDIA_SHARED_FAMILY,
@@ -184,7 +185,7 @@ export class Classifier {
 
   /** VPN and VDI (from their analyzers) and DNS; true if that decided the class. */
   private classifyByTags(flow: Flow): boolean {
-    const tags = flow.tags;
+    const tags = tagsOf(flow);
     if (tags.size > 0)
       for (const tag of tags) {
         const vpn = tag.startsWith('vpn:');
@@ -197,7 +198,7 @@ export class Classifier {
       }
     const dnsPort =
       (flow.proto === UDP || flow.proto === TCP) && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT);
-    const dnsTag = tags.has('dns');
+    const dnsTag = flow.dnsPayload;
     if (!dnsTag && !dnsPort) return false;
     flow.cls = 'dns';
     flow.service = 'dns';
@@ -287,7 +288,7 @@ export class Classifier {
 
   /** For media in the shared (anycast, all-edge) range: an edge named by an analyzer tag or a provider name. */
   private edgeHint(flow: Flow, evidence: Evidence[]): string | null {
-    for (const tag of flow.tags) {
+    for (const tag of tagsOf(flow)) {
       if (tag.startsWith('edge:') && tag.length > 5) {
         const edge = this.compiled.edgeByName.get(tag.slice(5).toLowerCase());
         if (edge !== undefined) return edge;

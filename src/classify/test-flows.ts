@@ -13,6 +13,8 @@ export interface FlowSpec {
   dnsName?: string;
   nrbName?: string;
   tags?: string[];
+  /** DNS messages were read from the payload (Flow.dnsPayload). */
+  dnsPayload?: boolean;
   firstTs?: number;
   /** TCP flows default to a seen SYN. */
   synCount?: number;
@@ -67,6 +69,7 @@ export function makeFlow(spec: FlowSpec, uid = 'F1'): Flow {
     conflicts: [],
     families: [],
     tags: new Set(spec.tags ?? []),
+    dnsPayload: spec.dnsPayload ?? false,
     notes: [],
     evicted: false,
   };

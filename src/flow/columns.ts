@@ -45,6 +45,8 @@ export const META_IPV6 = 0x100;
 export const META_TCP_TRACKED = 0x200;
 /** Protocol class for idle timeouts, 2 bits. */
 export const META_CLASS_SHIFT = 10;
+/** Flow.dnsPayload. */
+export const META_DNS_PAYLOAD = 0x1000;
 
 // ---- Hot Float64 words per row (f64) ----
 /** Capture time (monotone maximum) of the flow's last packet: LRU order. */

@@ -98,6 +98,8 @@ export interface Flow {
   /** Name the server address resolved from (DNS answer seen before the flow), or NRB. */
   dnsName: string | null;
   dnsNameSource: 'dns' | 'nrb' | null;
+  /** DNS messages were read from its payload (set by the DNS analyzer). */
+  dnsPayload: boolean;
 
   // ---- classification (set once, at flow end) ----
   cls: FlowClass | null;

@@ -25,6 +25,7 @@ import {
   G_SYNACK_TO_ACK,
   G_SYNACK_TS,
   G_WORDS,
+  META_DNS_PAYLOAD,
   META_TCP_TRACKED,
   U_CLIENT4,
   U_EVIDENCE_COUNT,
@@ -276,6 +277,15 @@ export class FlowRecord implements Flow {
     this.setU(U_EVIDENCE_COUNT, n);
   }
 
+  get dnsPayload(): boolean {
+    return (this.u(U_META) & META_DNS_PAYLOAD) !== 0;
+  }
+
+  set dnsPayload(v: boolean) {
+    const meta = this.u(U_META);
+    this.setU(U_META, v ? meta | META_DNS_PAYLOAD : meta & ~META_DNS_PAYLOAD);
+  }
+
   get state(): string {
     const set = this.x?.state;
     if (set) return set;
@@ -352,6 +362,11 @@ export class FlowRecord implements Flow {
     setTcpFlags(this.c, this.slot, false, v);
   }
 
+  /** The tags if any were ever made, without making an empty set. */
+  peekTags(): ReadonlySet<string> | null {
+    return this.x?.tags ?? null;
+  }
+
   get tags(): Set<string> {
     const x = this.extras;
     return (x.tags ??= new Set());
@@ -405,6 +420,13 @@ export class FlowRecord implements Flow {
   set families(v: string[]) {
     this.extras.families = v;
   }
+}
+
+const NO_TAGS: ReadonlySet<string> = new Set();
+
+/** A flow's tags, read only: for a FlowRecord without any, a shared empty set instead of a new one. */
+export function tagsOf(flow: Flow): ReadonlySet<string> {
+  return flow instanceof FlowRecord ? (flow.peekTags() ?? NO_TAGS) : flow.tags;
 }
 
 /** Big-endian 32 bits as a signed integer (stays a small integer in V8). */

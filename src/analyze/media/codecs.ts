@@ -50,9 +50,13 @@ export function staticPayloadType(pt: number): StaticPayloadType | undefined {
   return STATIC[pt];
 }
 
-/** Payload types accepted by the RTP heuristic: the assigned static ones and the dynamic range. */
+/** 1 for the payload types the RTP heuristic accepts: the assigned static ones and the dynamic range. */
+const PLAUSIBLE = new Uint8Array(128);
+for (let pt = 0; pt < 128; pt++) PLAUSIBLE[pt] = STATIC[pt] !== undefined || (pt >= 96 && pt <= 127) ? 1 : 0;
+
+/** Payload types accepted by the RTP heuristic: the assigned static ones and the dynamic range (pt is 0–127). */
 export function plausiblePayloadType(pt: number): boolean {
-  return (pt <= 34 && STATIC[pt] !== undefined) || (pt >= 96 && pt <= 127);
+  return PLAUSIBLE[pt] === 1;
 }
 
 export function isDynamic(pt: number): boolean {

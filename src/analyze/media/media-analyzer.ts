@@ -6,12 +6,15 @@
  * (calls.ts). docs/media.md has the definitions.
  *
  * Per RTP packet the work is O(1) and allocation-free: the flow's media
- * state is its `flow.mediaState` slot, and the stream is the one the previous
- * packet in that direction went to when the SSRC is the same (else a scan of
- * the flow's small stream array by direction + SSRC). Flows on ports that
- * never carry media are marked NOT_MEDIA on their first packet. The per-flow
- * state is made on the first packet that counts as media (a parsed RTP,
- * RTCP, STUN, DTLS or ChannelData packet), so other UDP flows cost nothing.
+ * state is its `flow.mediaState` slot, which caches per direction the SSRC
+ * and the StreamColumns row of the stream the previous packet went to; a
+ * packet with that SSRC goes straight to analyseRow (stream-row.ts), without
+ * reading the stream object. Other packets (another SSRC, a candidate, a
+ * stream still buffering or sampling G.711 payload) take the object path, a
+ * scan of the flow's small stream array by direction + SSRC. Flows on ports
+ * that never carry media are marked NOT_MEDIA on their first packet. The
+ * per-flow state is made on the first packet that counts as media (a parsed
+ * RTP, RTCP, STUN, DTLS or ChannelData packet), so other UDP flows cost nothing.
  */
 import type { Analyzer, PacketContext } from '../../engine/analyzer.js';
 import type { Flow } from '../../flow/flow.js';
@@ -24,7 +27,8 @@ import { parseStun, StunMessage, ChannelData, parseChannelData } from '../../dec
 import { isDtlsVersion } from '../../decode/dtls.js';
 import { IPPROTO_UDP } from '../../decode/view.js';
 import { plausiblePayloadType } from './codecs.js';
-import { RtpPacket, RtpStream } from './rtp-stream.js';
+import { RtpStream, type StreamTable } from './rtp-stream.js';
+import { analyseRow, D_LAST_TS, I_STREAM, ROW_F64, ROW_I32, RtpPacket, SAMPLING, StreamColumns } from './stream-row.js';
 import { StunTransactions } from './stun-rtt.js';
 import { buildCalls, type MediaFlow } from './calls.js';
 
@@ -51,10 +55,27 @@ const ENCRYPTED_ENTROPY = 7.6;
 
 /** Media state of one live flow (flow.mediaState). */
 class FlowMedia implements MediaFlow {
+  /**
+   * Per direction (client, server): the SSRC (signed) of the stream the last
+   * RTP packet went to, and that stream's row when its packets go straight
+   * to analyseRow (else -1).
+   */
+  ssrc0 = 0;
+  row0 = -1;
+  ssrc1 = 0;
+  row1 = -1;
+  /** firstTs !== 0, read per packet instead of the boxed double. */
+  private hasFirst = false;
+  /**
+   * The row whose D_LAST_TS is the flow's last media time (its stream took
+   * the last media packet, straight on the row), else -1 and the time is in
+   * ownLastTs: so a packet analysed on a row writes no double here.
+   */
+  private lastRow = -1;
+  /** Time of the first media packet (0 until one with a non-zero time). */
+  firstTs = 0;
+  private ownLastTs = 0;
   streams: RtpStream[] = [];
-  /** The stream the last RTP packet of each direction went to (client, server). */
-  lastStream0: RtpStream | null = null;
-  lastStream1: RtpStream | null = null;
   /** Endpoints of the streams sent by the client / by the server, shared by them. */
   private ends0: StreamEndpoints | null = null;
   private ends1: StreamEndpoints | null = null;
@@ -68,20 +89,42 @@ class FlowMedia implements MediaFlow {
   turnChannelPackets = 0;
   dtlsHandshake = false;
   stun: StunTransactions | null = null;
-  firstTs = 0;
-  lastTs = 0;
   edge: string | null = null;
   cls: string | null = null;
   /** Packets per direction of the whole flow (client, server), copied at flow end. */
   packets: [number, number] = [0, 0];
 
   constructor(
+    private readonly cols: StreamTable,
     readonly uid: string,
     readonly clientIp: string,
     readonly clientPort: number,
     readonly serverIp: string,
     readonly serverPort: number,
   ) {}
+
+  /** Time of the last media packet. */
+  get lastTs(): number {
+    return this.lastRow >= 0 ? this.cols.f64[this.lastRow * ROW_F64 + D_LAST_TS] : this.ownLastTs;
+  }
+
+  /** A media packet (RTP of an accepted stream, RTCP, STUN, DTLS) at ts. */
+  touch(ts: number): void {
+    if (!this.hasFirst) this.noteFirst(ts);
+    this.ownLastTs = ts;
+    this.lastRow = -1;
+  }
+
+  /** An RTP packet analysed straight on row: the row's D_LAST_TS is its time (no double argument: see RtpPacket). */
+  touchRow(row: number, pkt: RtpPacket): void {
+    if (!this.hasFirst) this.noteFirst(pkt.ts);
+    this.lastRow = row;
+  }
+
+  private noteFirst(ts: number): void {
+    this.firstTs = ts;
+    this.hasFirst = ts !== 0;
+  }
 
   get acceptedStreams(): RtpStream[] {
     return this.streams.filter((s) => s.accepted);
@@ -103,10 +146,26 @@ class FlowMedia implements MediaFlow {
     return null;
   }
 
+  /** Remember where the last packet of a direction went. */
+  cache(dir: 0 | 1, s: RtpStream): void {
+    if (dir === 0) {
+      this.ssrc0 = s.ssrcBits;
+      this.row0 = s.directRow;
+    } else {
+      this.ssrc1 = s.ssrcBits;
+      this.row1 = s.directRow;
+    }
+  }
+
+  /** Drop a stream (its row is about to be given back). */
   removeStream(s: RtpStream): void {
     this.streams.splice(this.streams.indexOf(s), 1);
-    if (this.lastStream0 === s) this.lastStream0 = null;
-    if (this.lastStream1 === s) this.lastStream1 = null;
+    if (s.row >= 0 && this.lastRow === s.row) {
+      this.ownLastTs = this.lastTs;
+      this.lastRow = -1;
+    }
+    if (s.row >= 0 && this.row0 === s.row) this.row0 = -1;
+    if (s.row >= 0 && this.row1 === s.row) this.row1 = -1;
   }
 }
 
@@ -122,6 +181,8 @@ export class MediaAnalyzer implements Analyzer {
   private readonly ended: FlowMedia[] = [];
   /** Accepted streams, for RTCP lookup by SSRC (RTCP may use another 5-tuple). */
   private readonly bySsrc = new Map<number, RtpStream[]>();
+  /** The per-packet state of the accepted streams, one row each. */
+  private readonly cols: StreamTable = new StreamColumns<RtpStream>();
   private acceptedCount = 0;
   private readonly maxStreams: number;
   private readonly timelineMaxPoints: number;
@@ -163,7 +224,7 @@ export class MediaAnalyzer implements Analyzer {
   /** The flow's media state, made on its first media packet. */
   private mediaOf(fm: FlowMedia | null, flow: Flow): FlowMedia {
     if (fm !== null) return fm;
-    fm = new FlowMedia(flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
+    fm = new FlowMedia(this.cols, flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
     flow.mediaState = fm;
     this.live.add(fm);
     return fm;
@@ -183,14 +244,14 @@ export class MediaAnalyzer implements Analyzer {
         if (!parseStun(buf, off, end, this.stunMsg) || !this.stunMsg.magic) return;
         fm = this.mediaOf(state, flow);
         fm.stunPackets++;
-        this.touch(fm, ctx.ts);
+        fm.touch(ctx.ts);
         (fm.stun ??= new StunTransactions()).onMessage(buf, this.stunMsg, ctx.dir, ctx.ts);
         return;
       case DEMUX_DTLS:
         if (end - off < 13 || !isDtlsVersion((buf[off + 1] << 8) | buf[off + 2])) return;
         fm = this.mediaOf(state, flow);
         fm.dtlsPackets++;
-        this.touch(fm, ctx.ts);
+        fm.touch(ctx.ts);
         if (buf[off] === DTLS_HANDSHAKE) fm.dtlsHandshake = true;
         return;
       case DEMUX_TURN_CHANNEL:
@@ -202,38 +263,39 @@ export class MediaAnalyzer implements Analyzer {
     }
   }
 
-  private touch(fm: FlowMedia, ts: number): void {
-    if (fm.firstTs === 0) fm.firstTs = ts;
-    fm.lastTs = ts;
-  }
-
   private onRtp(state: FlowMedia | null, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
     const h = this.rtp;
-    if (!parseRtp(buf, off, end, h) || !plausiblePayloadType(h.payloadType)) return;
+    if (!parseRtp(buf, off, end, h)) return;
+    const pt = h.payloadType;
+    if (!plausiblePayloadType(pt)) return;
     const fm = this.mediaOf(state, flow);
     const dir = ctx.dir;
-    let s = dir === 0 ? fm.lastStream0 : fm.lastStream1;
-    if (s === null || s.ssrcBits !== (h.ssrc | 0)) {
-      s = fm.findStream(dir, h.ssrc | 0);
-      if (s === null) {
-        if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
-        s = this.newCandidate(fm, dir, h.ssrc);
-      }
-      if (dir === 0) fm.lastStream0 = s;
-      else fm.lastStream1 = s;
-    }
-    s.samplePayload(buf, h.payloadOff, h.payloadLen, h.payloadType);
-    const wasAccepted = s.accepted;
+    const ssrcBits = h.ssrc | 0;
     const pkt = this.pkt;
     pkt.ts = ctx.ts;
     pkt.seq = h.seq;
     pkt.rawTs = h.timestamp;
-    pkt.pt = h.payloadType;
+    pkt.pt = pt;
     pkt.marker = h.marker;
     pkt.ipBytes = ctx.view.ipTotalLen;
     pkt.frame = ctx.frame;
+    const row = dir === 0 ? (fm.ssrc0 === ssrcBits ? fm.row0 : -1) : fm.ssrc1 === ssrcBits ? fm.row1 : -1;
+    // G.711 payload still sampled for the cleartext heuristic goes through the stream object.
+    if (row >= 0 && ((pt !== 0 && pt !== 8) || (this.cols.i32[row * ROW_I32 + I_STREAM] & SAMPLING) === 0)) {
+      analyseRow(this.cols, row, pkt);
+      fm.touchRow(row, pkt);
+      return;
+    }
+    let s = fm.findStream(dir, ssrcBits);
+    if (s === null) {
+      if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
+      s = this.newCandidate(fm, dir, h.ssrc);
+    }
+    s.samplePayload(buf, h.payloadOff, h.payloadLen, pt);
+    const wasAccepted = s.accepted;
     if (s.offer(pkt)) this.onAccepted(fm, s);
-    if (wasAccepted || s.accepted) this.touch(fm, ctx.ts);
+    if (wasAccepted || s.accepted) fm.touch(ctx.ts);
+    fm.cache(dir, s);
   }
 
   private newCandidate(fm: FlowMedia, dir: 0 | 1, ssrc: number): RtpStream {
@@ -243,7 +305,7 @@ export class MediaAnalyzer implements Analyzer {
       fm.candidates--;
       fm.failedCandidates++;
     }
-    const s = new RtpStream(ssrc, dir, fm.endsFor(dir), this.timelineMaxPoints);
+    const s = new RtpStream(this.cols, ssrc, dir, fm.endsFor(dir), this.timelineMaxPoints);
     fm.streams.push(s);
     fm.candidates++;
     return s;
@@ -277,6 +339,7 @@ export class MediaAnalyzer implements Analyzer {
     const v: RtpStream = victim;
     const o: FlowMedia = owner;
     o.removeStream(v);
+    v.release();
     const list = this.bySsrc.get(v.ssrc);
     if (list) {
       list.splice(list.indexOf(v), 1);
@@ -296,7 +359,7 @@ export class MediaAnalyzer implements Analyzer {
     const r = this.rtcp;
     if (!parseRtcp(buf, off, end, r)) return;
     const fm = this.mediaOf(state, flow);
-    this.touch(fm, ctx.ts);
+    fm.touch(ctx.ts);
     if (r.trailingBytes > 0 || r.truncated) {
       fm.srtcpPackets++;
       return;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RtpPacket, RtpStream } from './rtp-stream.js';
+import { RtpStream } from './rtp-stream.js';
+import { RtpPacket, StreamColumns } from './stream-row.js';
 
 const ENDS = { srcIp: '10.0.0.5', srcPort: 40000, dstIp: '168.86.128.10', dstPort: 20000, flowUid: 'F1' };
 
@@ -65,7 +66,7 @@ describe('RtpStream duplicate window', () => {
   it('counts duplicates and out-of-order packets as the plain 64-slot table does', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const seqs = arrivals(seed, 4000);
-      const stream = new RtpStream(0xabcdef01, 0, ENDS, 600);
+      const stream = new RtpStream(new StreamColumns<RtpStream>(), 0xabcdef01, 0, ENDS, 600);
       feed(stream, seqs);
       // Sequence numbers here never step back 2^15, so the extended number is seq + 65536.
       expect({ duplicates: stream.duplicates, outOfOrder: stream.outOfOrder }).toEqual(referenceCounts(seqs.map((s) => s + 65536)));
@@ -80,7 +81,7 @@ describe('RtpStream duplicate window', () => {
       [...run, 1105, 1099 - 63], // a gap, then the same
       [...run, 1010, 1099 - 64], // one further back: no longer in the window
     ]) {
-      const stream = new RtpStream(1, 0, ENDS, 600);
+      const stream = new RtpStream(new StreamColumns<RtpStream>(), 1, 0, ENDS, 600);
       feed(stream, seqs);
       expect({ duplicates: stream.duplicates, outOfOrder: stream.outOfOrder }).toEqual(referenceCounts(seqs.map((s) => s + 65536)));
     }
@@ -88,7 +89,7 @@ describe('RtpStream duplicate window', () => {
   });
 
   it('keeps the unsigned SSRC', () => {
-    const stream = new RtpStream(0xfedcba98, 1, ENDS, 600);
+    const stream = new RtpStream(new StreamColumns<RtpStream>(), 0xfedcba98, 1, ENDS, 600);
     expect(stream.ssrc).toBe(0xfedcba98);
     expect(stream.ssrcText).toBe('0xfedcba98');
   });

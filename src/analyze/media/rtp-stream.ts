@@ -13,14 +13,47 @@
  * (not yet accepted) holds only that buffer; the duplicate window, the
  * timeline and the SR memory are made when they are first needed.
  *
- * Per packet of an accepted stream the work is O(1) and allocation-free; the
- * clock of the current payload type is cached, so the static table is read
- * only when the payload type changes.
+ * Per packet of an accepted stream the work is O(1) and allocation-free, and
+ * it reads and writes only the stream's row of the shared StreamColumns
+ * (analyseRow in stream-row.ts, which the media analyzer calls with the row
+ * it cached for the flow direction): this object is read only on rare events
+ * (the first packet, a gap, a late or duplicate packet, a new timeline bucket).
  */
 import type { ReportRtpStream } from '../../report/schema.js';
 import { isoTime, round } from '../../report/build.js';
-import { guessDynamicCodec, isDynamic, PT_CN, PT_CN_OLD, snapClockRate, staticPayloadType } from './codecs.js';
-import { jitterUs, NO_JITTER, Timeline, type TimelinePoint } from './timeline.js';
+import { guessDynamicCodec, isDynamic, snapClockRate, staticPayloadType } from './codecs.js';
+import { Timeline, type TimelinePoint } from './timeline.js';
+import {
+  analyseRow,
+  CLOCK_SHIFT,
+  D_FIRST_TS,
+  D_IP_BYTES,
+  D_LAST_TS,
+  D_MAX_DELTA,
+  D_MAX_JITTER,
+  D_MEAN_JITTER,
+  I_DUPLICATES,
+  I_CUR_PT,
+  I_HIGHEST,
+  I_OUT_OF_ORDER,
+  I_RUN_START,
+  I_SEQ_CYCLES,
+  I_SEQ_ERRORS,
+  I_SEQ_NUM,
+  I_START_SEQ,
+  I_STOP_SEQ,
+  I_STREAM,
+  I_TOTAL,
+  I_TS_CYCLES,
+  I_EXT_SEQ,
+  NO_JITTER,
+  ROW_F64,
+  ROW_I32,
+  RtpPacket,
+  SAMPLING,
+  type RowOwner,
+  type StreamColumns,
+} from './stream-row.js';
 
 /** Consecutive sequence numbers (seq + 1) needed before a candidate becomes a stream. */
 export const MIN_RUN = 3;
@@ -49,34 +82,10 @@ const MIN_GAP_S = 0.002;
 const TWO32 = 4294967296;
 const TWO31 = 2147483648;
 
-// Wireshark STAT_FLAG_* that exclude a packet from max delta / jitter statistics.
-const F_MARKER = 1;
-const F_PT_CN = 2;
-const F_FOLLOW_PT_CN = 4;
-
 function median(xs: number[]): number {
   xs.sort((a, b) => a - b);
   const m = xs.length >> 1;
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
-}
-
-/**
- * One RTP packet as the stream analysis takes it: a record the caller fills
- * and reuses for every packet. Handing the stream this record, not seven
- * arguments, keeps the per-packet calls free of allocation (V8 boxes a double
- * argument, such as the arrival time, for a call it does not inline).
- */
-export class RtpPacket {
-  /** Arrival time, seconds since the epoch. */
-  ts = 0;
-  seq = 0;
-  /** RTP timestamp (32-bit, unsigned). */
-  rawTs = 0;
-  pt = 0;
-  marker = false;
-  /** IP total length. */
-  ipBytes = 0;
-  frame = 0;
 }
 
 /** The record buffered packets are replayed through. */
@@ -90,75 +99,30 @@ export interface StreamEndpoints {
   flowUid: string;
 }
 
-export class RtpStream {
-  // Fields are declared hot first (small integers, then the doubles, which V8
-  // keeps in separate boxes): V8 lays them out in this order, so a packet
-  // touches a few adjacent cache lines of each of 600 interleaved streams.
+export type StreamTable = StreamColumns<RtpStream>;
+
+export class RtpStream implements RowOwner {
   /**
-   * The SSRC as a signed 32-bit integer, compared for every packet: V8 keeps
-   * it in the object, where an unsigned value >= 2^31 would be a separate
-   * heap number (one more cache line to read).
+   * The SSRC as a signed 32-bit integer: V8 keeps it in the object, where an
+   * unsigned value >= 2^31 would be a separate heap number.
    */
   readonly ssrcBits: number;
   accepted = false;
+  /** The stream's row in the columns, taken on acceptance (-1 before, and after release()). */
+  row = -1;
   // ---- acceptance / clock inference buffer: PENDING packets × P_FIELDS ----
   private pending: Float64Array | null = new Float64Array(PENDING * P_FIELDS);
   private pendingCount = 0;
   private run = 0;
   /** G.711 payload bytes counted toward the cleartext heuristic. */
   private sampled = 0;
-
-  // ---- Wireshark tap_rtp_stat_t (the doubles follow below) ----
-  totalNr = 0;
-  private startSeq = 0;
-  private stopSeq = 0;
-  private seqNum = 0;
-  private under = false;
-  private curPt = 0;
-  /** Payload type whose clock is in clockKhz (-1: none cached). */
-  private clockPt = -1;
-  /** ⌊clock rate / 1000⌋ of clockPt, Wireshark's integer divisor; 0 = no clock. */
-  private clockKhz = 0;
-  /** High 32 bits of lastExtTs (packet-rtp.c's `prev & 0xFFFFFFFF00000000`, divided by 2^32). */
-  private lastExtTsCycles = 1;
-  ipBytes = 0;
-
-  // ---- our own sequence accounting ----
-  private lastExtSeq = 0x10000;
-  highestExt = -1;
-  /**
-   * The duplicate window is a table of DUP_WINDOW slots, slot ext % DUP_WINDOW
-   * holding the last extended sequence number stored there. It is kept in two
-   * parts, so that an in-order packet touches no table: the numbers
-   * runStart..highestExt were stored one after the other and are the latest
-   * writes (their slots are implied), and `seen` holds the rest. It is written
-   * out ("flushed") only when a packet is lost, late or duplicated.
-   */
-  private runStart = 0;
   private timeline: Timeline | null = null;
-
-  // ---- the per-packet doubles ----
-  /** Arrival time of the previous packet, ms since the first. */
-  private time = 0;
-  private jitter = 0;
-  maxJitter = 0;
-  meanJitter = 0;
-  maxDelta = 0;
-  /** Extended RTP timestamp of the previous packet (Wireshark statinfo->timestamp). */
-  private lastExtTs = TWO32;
-  firstTs = 0;
-  lastTs = 0;
-
-  // ---- not touched per packet ----
+  /** The duplicate window's stored numbers (see countSeqOutOfRun), made on the first packet out of order. */
   private seen: Int32Array | null = null;
-  duplicates = 0;
-  outOfOrder = 0;
-  private seqCycles = 0;
-  /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
-  sequenceErrors = 0;
   readonly dir: 0 | 1;
   readonly ends: StreamEndpoints;
   private readonly timelineMaxPoints: number;
+  private readonly c: StreamTable;
 
   /** Payload type of the first packet (the stream's codec). */
   pt = -1;
@@ -187,7 +151,8 @@ export class RtpStream {
   private srTs: Float64Array | null = null;
   private srNext = 0;
 
-  constructor(ssrc: number, dir: 0 | 1, ends: StreamEndpoints, timelineMaxPoints: number) {
+  constructor(c: StreamTable, ssrc: number, dir: 0 | 1, ends: StreamEndpoints, timelineMaxPoints: number) {
+    this.c = c;
     this.ssrcBits = ssrc | 0;
     this.dir = dir;
     this.ends = ends;
@@ -198,6 +163,61 @@ export class RtpStream {
     return this.ssrcBits >>> 0;
   }
 
+  /** The row when packets may go straight to analyseRow (accepted, nothing buffered), else -1. */
+  get directRow(): number {
+    return this.pending === null ? this.row : -1;
+  }
+
+  /** An int32 word of the row (0 without a row). */
+  private word(k: number): number {
+    return this.row < 0 ? 0 : this.c.i32[this.row * ROW_I32 + k];
+  }
+
+  /** A float64 word of the row (0 without a row). */
+  private double(k: number): number {
+    return this.row < 0 ? 0 : this.c.f64[this.row * ROW_F64 + k];
+  }
+
+  /** Packets analysed (Wireshark total_nr). */
+  get totalNr(): number {
+    return this.word(I_TOTAL);
+  }
+  get ipBytes(): number {
+    return this.double(D_IP_BYTES);
+  }
+  get maxJitter(): number {
+    return this.double(D_MAX_JITTER);
+  }
+  get meanJitter(): number {
+    return this.double(D_MEAN_JITTER);
+  }
+  get maxDelta(): number {
+    return this.double(D_MAX_DELTA);
+  }
+  get firstTs(): number {
+    return this.double(D_FIRST_TS);
+  }
+  get lastTs(): number {
+    return this.double(D_LAST_TS);
+  }
+  get duplicates(): number {
+    return this.word(I_DUPLICATES);
+  }
+  get outOfOrder(): number {
+    return this.word(I_OUT_OF_ORDER);
+  }
+  /** Wireshark's "wrong sequence" count (gaps, late and duplicate packets). */
+  get sequenceErrors(): number {
+    return this.word(I_SEQ_ERRORS);
+  }
+
+  /** Give the row back (the stream is dropped). */
+  release(): void {
+    if (this.row < 0) return;
+    this.c.release(this.row);
+    this.row = -1;
+  }
+
   /**
    * Feed one RTP packet header. Before acceptance the packet is buffered; the
    * stream is accepted after MIN_RUN consecutive sequence numbers and the
@@ -206,14 +226,14 @@ export class RtpStream {
   offer(pkt: RtpPacket): boolean {
     const p = this.pending;
     if (p === null) {
-      this.analyse(pkt);
+      analyseRow(this.c, this.row, pkt);
       return false;
     }
     if (this.pendingCount === PENDING) {
       if (this.accepted) {
         this.inferClock();
         this.replay();
-        this.analyse(pkt);
+        analyseRow(this.c, this.row, pkt);
         return false;
       }
       this.dropOldest();
@@ -244,8 +264,22 @@ export class RtpStream {
   private accept(pt: number): void {
     this.accepted = true;
     this.pt = pt;
+    const row = (this.row = this.c.take(this));
+    const i32 = this.c.i32;
+    const ib = row * ROW_I32;
+    // The "previous" extended timestamp and sequence number before the first packet (packet-rtp.c).
+    i32[ib + I_TS_CYCLES] = 1;
+    i32[ib + I_EXT_SEQ] = 0x10000;
+    i32[ib + I_HIGHEST] = -1;
+    i32[ib + I_STREAM] = pt | (this.sampled < ENTROPY_SAMPLE ? SAMPLING : 0);
     const st = staticPayloadType(pt);
-    if (st) this.clockRate = st.clockRate;
+    if (st) this.setClock(st.clockRate);
+  }
+
+  private setClock(rate: number): void {
+    this.clockRate = rate;
+    // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic); every clock is >= 8000.
+    this.c.i32[this.row * ROW_I32 + I_STREAM] |= Math.floor(rate / 1000) << CLOCK_SHIFT;
   }
 
   /** Count the packet toward the G.711 cleartext heuristic (first ENTROPY_SAMPLE bytes). */
@@ -256,7 +290,10 @@ export class RtpStream {
     const end = Math.min(off + len, off + ENTROPY_SAMPLE - this.sampled);
     for (let i = off; i < end; i++) this.histogram[buf[i]]++;
     this.sampled += end - off;
-    if (this.sampled >= ENTROPY_SAMPLE) this.closeEntropy();
+    if (this.sampled >= ENTROPY_SAMPLE) {
+      this.closeEntropy();
+      if (this.row >= 0) this.c.i32[this.row * ROW_I32 + I_STREAM] &= ~SAMPLING;
+    }
   }
 
   private closeEntropy(): void {
@@ -306,9 +343,8 @@ export class RtpStream {
     if (steps.length * 2 < pairs || steps.length < 2 || gaps.length < 2) return;
     const rate = snapClockRate(median(steps) / median(gaps));
     if (rate !== null) {
-      this.clockRate = rate;
+      this.setClock(rate);
       this.clockRateInferred = true;
-      this.clockPt = -1;
     }
   }
 
@@ -328,7 +364,7 @@ export class RtpStream {
       replayed.marker = ptMarker >= 0x80;
       replayed.ipBytes = p[at + P_BYTES] | 0;
       replayed.frame = p[at + P_FRAME];
-      this.analyse(replayed);
+      analyseRow(this.c, this.row, replayed);
     }
   }
 
@@ -341,156 +377,58 @@ export class RtpStream {
     if (this.payloadEntropy === null) this.closeEntropy();
   }
 
-  /** ⌊clock/1000⌋ of a packet's payload type (0: no clock), cached for the last payload type. */
-  private clockKhzFor(pt: number): number {
-    if (pt === this.clockPt) return this.clockKhz;
-    let clock: number;
-    if (pt < 96) clock = staticPayloadType(pt)?.clockRate ?? 0;
-    // Dynamic: only the stream's own payload type has a (inferred) clock; others
-    // (telephone-event, RED, FEC on the same SSRC) are skipped for jitter, as
-    // Wireshark does for telephone-event.
-    else clock = pt === this.pt && this.clockRate !== null ? this.clockRate : 0;
-    this.clockPt = pt;
-    // Wireshark divides by the integer clock_rate / 1000 (guint32 arithmetic); every clock is >= 8000.
-    this.clockKhz = Math.floor(clock / 1000);
-    return this.clockKhz;
+  /** The first packet analysed (RowOwner). */
+  begin(pkt: RtpPacket, extSeq: number): void {
+    const i32 = this.c.i32;
+    const ib = this.row * ROW_I32;
+    this.c.f64[this.row * ROW_F64 + D_FIRST_TS] = pkt.ts;
+    this.firstFrame = pkt.frame;
+    i32[ib + I_START_SEQ] = i32[ib + I_STOP_SEQ] = i32[ib + I_SEQ_NUM] = pkt.seq;
+    i32[ib + I_CUR_PT] = pkt.pt;
+    i32[ib + I_TOTAL] = 1;
+    this.timeline = new Timeline(this.c, this.row, pkt.ts, extSeq - 1, this.timelineMaxPoints);
+    this.timeline.add(pkt, this.clockRate !== null ? 0 : NO_JITTER, i32[ib + I_HIGHEST]);
   }
 
-  /** rtppacket_analyse, step for step. */
-  private analyse(pkt: RtpPacket): void {
-    const ts = pkt.ts;
-    const seq = pkt.seq;
-    const pt = pkt.pt;
-    const ipBytes = pkt.ipBytes;
-    const prevExtTs = this.lastExtTs;
-    const extTs = this.extendTimestamp(pkt.rawTs);
-    const extSeq = this.extendSeq(seq);
-    this.countSeq(extSeq);
-    this.ipBytes += ipBytes;
-    this.lastTs = ts;
-    const tMs = (ts - this.firstTs) * 1000;
-
-    if (this.totalNr === 0) {
-      this.firstTs = ts;
-      this.firstFrame = pkt.frame;
-      this.startSeq = this.stopSeq = this.seqNum = seq;
-      this.time = 0;
-      this.curPt = pt;
-      this.totalNr = 1;
-      this.timeline = new Timeline(ts, extSeq - 1, this.timelineMaxPoints);
-      this.timeline.add(pkt, this.clockRate !== null ? 0 : NO_JITTER, this.highestExt);
-      return;
-    }
-
-    // tshark 4.0 (our CI oracle) has no "timestamp went back" exclusion: a late
-    // packet is analysed like any other and becomes the reference for the next
-    // one. Wireshark 4.2+ skips such packets (in_time_sequence); docs/media.md.
-    let flags = 0;
-    if (seq < this.startSeq && !this.under) {
-      this.seqCycles++;
-      this.under = true;
-    } else if (seq === 0 && this.stopSeq === 65535 && !this.under) {
-      this.seqCycles++;
-      this.under = true;
-    } else if (seq > this.startSeq && this.under) {
-      this.under = false;
-    }
-
-    if (this.seqNum + 1 === seq) {
-      this.seqNum = seq;
-    } else if (this.seqNum === 65535 && seq === 0) {
-      this.seqNum = seq;
-    } else if (this.seqNum + 1 < seq || this.seqNum - seq > 0xff00) {
-      this.seqNum = seq;
-      this.sequenceErrors++;
-    } else if (this.seqNum + 1 > seq) {
-      this.sequenceErrors++;
-    }
-
-    if (pt === PT_CN || pt === PT_CN_OLD) flags |= F_PT_CN;
-    if (this.curPt === PT_CN || this.curPt === PT_CN_OLD) flags |= F_FOLLOW_PT_CN;
-    this.curPt = pt;
-
-    const clockKhz = this.clockKhzFor(pt);
-    let currentJitter = 0;
-    if (clockKhz !== 0) {
-      const nominalDiff = (extTs - prevExtTs) / clockKhz;
-      const expected = this.time + nominalDiff;
-      currentJitter = (15 * this.jitter + Math.abs(tMs - expected)) / 16;
-      this.jitter = currentJitter;
-    }
-    const delta = tMs - this.time;
-
-    if (pkt.marker) flags |= F_MARKER;
-    if (flags === 0) {
-      if (delta > this.maxDelta) this.maxDelta = delta;
-      if (clockKhz !== 0) {
-        if (this.jitter > this.maxJitter) this.maxJitter = this.jitter;
-        this.meanJitter = (this.meanJitter * (this.totalNr - 1) + currentJitter) / this.totalNr;
-      }
-    }
-
-    this.time = tMs;
-    this.stopSeq = seq;
-    this.totalNr++;
-    this.timeline!.add(pkt, this.clockRate !== null ? jitterUs(this.jitter) : NO_JITTER, this.highestExt);
+  timelineElsewhere(pkt: RtpPacket, jitter: number, highestExt: number): void {
+    this.timeline!.addElsewhere(pkt, jitter, highestExt);
   }
 
-  /** packet-rtp.c calculate_extended_timestamp. */
-  private extendTimestamp(raw: number): number {
-    const prev = this.lastExtTs;
-    let cycles = this.lastExtTsCycles;
-    let ext = cycles * TWO32 + raw;
-    if (ext + TWO31 < prev) {
-      cycles++;
-      ext += TWO32;
-    } else if (prev + TWO31 < ext) {
-      cycles--;
-      ext -= TWO32;
-    }
-    this.lastExtTsCycles = cycles;
-    return (this.lastExtTs = ext);
-  }
-
-  /** packet-rtp.c calculate_extended_seqno. */
-  private extendSeq(seq: number): number {
-    const prev = this.lastExtSeq;
-    let ext = (prev - (prev & 0xffff)) + seq;
-    if (ext + 0x8000 < prev) ext += 0x10000;
-    else if (prev + 0x8000 < ext) ext -= 0x10000;
-    this.lastExtSeq = ext;
-    return ext;
-  }
-
-  /** Duplicates (seen within the last DUP_WINDOW numbers) and out-of-order arrivals. */
-  private countSeq(ext: number): void {
-    // The next number extends the run: every stored number is <= highestExt, so it is no duplicate.
-    if (ext === this.highestExt + 1) this.highestExt = ext;
-    else this.countSeqOutOfRun(ext);
-  }
-
-  private countSeqOutOfRun(ext: number): void {
-    if (ext > this.highestExt) {
+  /**
+   * Duplicates (seen within the last DUP_WINDOW numbers) and out-of-order
+   * arrivals, for a number that does not extend the run (RowOwner). The window is a
+   * table of DUP_WINDOW slots, slot ext % DUP_WINDOW holding the last
+   * extended sequence number stored there, kept in two parts so that an
+   * in-order packet touches no table: the numbers I_RUN_START..I_HIGHEST were
+   * stored one after the other and are the latest writes (their slots are
+   * implied), and `seen` holds the rest. It is written out ("flushed") only
+   * when a packet is lost, late or duplicated.
+   */
+  countSeqOutOfRun(ext: number): void {
+    const i32 = this.c.i32;
+    const ib = this.row * ROW_I32;
+    if (ext > i32[ib + I_HIGHEST]) {
       // A gap: the run ends; a new one starts at ext.
       this.flushRun();
-      this.runStart = this.highestExt = ext;
+      i32[ib + I_RUN_START] = i32[ib + I_HIGHEST] = ext;
       return;
     }
-    if (this.storedAt(ext & (DUP_WINDOW - 1), ext) === ext) {
-      this.duplicates++;
+    if (this.storedAt(ext & (DUP_WINDOW - 1)) === ext) {
+      i32[ib + I_DUPLICATES]++;
       return;
     }
     this.flushRun();
     this.seen![ext & (DUP_WINDOW - 1)] = ext;
-    this.runStart = this.highestExt + 1; // an empty run, continued by the next number
-    this.outOfOrder++;
+    i32[ib + I_RUN_START] = i32[ib + I_HIGHEST] + 1; // an empty run, continued by the next number
+    i32[ib + I_OUT_OF_ORDER]++;
   }
 
   /** The number in a slot: from the run's last DUP_WINDOW numbers when one falls there, else from `seen`. */
-  private storedAt(slot: number, ext: number): number {
-    const from = Math.max(this.runStart, this.highestExt - DUP_WINDOW + 1);
-    if (from <= this.highestExt) {
-      const inRun = this.highestExt - ((this.highestExt - slot) & (DUP_WINDOW - 1));
+  private storedAt(slot: number): number {
+    const highest = this.word(I_HIGHEST);
+    const from = Math.max(this.word(I_RUN_START), highest - DUP_WINDOW + 1);
+    if (from <= highest) {
+      const inRun = highest - ((highest - slot) & (DUP_WINDOW - 1));
       if (inRun >= from) return inRun;
     }
     return this.seen === null ? -1 : this.seen[slot];
@@ -498,15 +436,16 @@ export class RtpStream {
 
   /** Write the run's implied slots into `seen`. */
   private flushRun(): void {
-    const from = Math.max(this.runStart, this.highestExt - DUP_WINDOW + 1);
-    if (from > this.highestExt) return;
+    const highest = this.word(I_HIGHEST);
+    const from = Math.max(this.word(I_RUN_START), highest - DUP_WINDOW + 1);
+    if (from > highest) return;
     const seen = (this.seen ??= new Int32Array(DUP_WINDOW).fill(-1));
-    for (let e = from; e <= this.highestExt; e++) seen[e & (DUP_WINDOW - 1)] = e;
+    for (let e = from; e <= highest; e++) seen[e & (DUP_WINDOW - 1)] = e;
   }
 
   /** Wireshark's expected count: last seq + cycles·65536 − first seq + 1. */
   get expected(): number {
-    return this.stopSeq + this.seqCycles * 65536 - this.startSeq + 1;
+    return this.word(I_STOP_SEQ) + this.word(I_SEQ_CYCLES) * 65536 - this.word(I_START_SEQ) + 1;
   }
 
   get lost(): number {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jitterUs, NO_JITTER, Timeline, type TimelinePoint } from './timeline.js';
+import { jitterUs, NO_JITTER, StreamColumns } from './stream-row.js';
+import { Timeline, type TimelinePoint } from './timeline.js';
 
 interface Sample {
   ts: number;
@@ -80,7 +81,8 @@ describe('Timeline', () => {
     ]) {
       const t0 = 1_700_000_000.123;
       const list = samples(seed, 3000, t0);
-      const tl = new Timeline(t0, 99, maxPoints);
+      const cols = new StreamColumns();
+      const tl = new Timeline(cols, cols.take(), t0, 99, maxPoints);
       for (const s of list) tl.add({ ts: s.ts, ipBytes: s.bytes }, Number.isNaN(s.jitter) ? NO_JITTER : jitterUs(s.jitter), s.highest);
       const expected = reference(t0, 99, maxPoints, list);
       expect(tl.points()).toEqual(expected);
@@ -90,7 +92,8 @@ describe('Timeline', () => {
   });
 
   it('puts a packet on a bucket boundary in the later bucket and one before t0 in the first', () => {
-    const tl = new Timeline(10, 0, 600);
+    const cols = new StreamColumns();
+    const tl = new Timeline(cols, cols.take(), 10, 0, 600);
     tl.add({ ts: 10, ipBytes: 100 }, 1000, 1);
     tl.add({ ts: 10.999, ipBytes: 100 }, 2000, 2);
     tl.add({ ts: 11, ipBytes: 100 }, 3000, 3);

@@ -4,16 +4,32 @@
  * bucket width doubles (1 s, 2 s, 4 s...). Buckets are allocated per
  * interval, never per packet.
  *
- * The last bucket, where nearly every packet goes, is counted in fields of
- * this object and written to the arrays when another bucket is touched: a
- * packet then costs two comparisons and four field updates (the arrays of
- * 600 interleaved streams would cost cache misses). Other buckets (opening
- * one, merging, a reordered packet) take the slow path.
+ * The last bucket, where nearly every packet goes, is counted in the
+ * stream's row (stream-row.ts: bounds, packets, bytes, highest sequence
+ * number, jitter) and written to the arrays when another bucket is touched:
+ * a packet then costs two comparisons and four updates of the row the stream
+ * analysis has in cache anyway (addToLastBucket). Other buckets (opening one,
+ * merging, a reordered packet) take this object's slow path.
  *
- * add() takes no double argument (the packet's time is read from its
+ * No call here takes a double argument (the packet's time is read from its
  * record, jitter comes as whole microseconds): when V8 does not inline a
  * call, it boxes each double argument, an allocation per packet.
  */
+import {
+  addToLastBucket,
+  D_FIRST_TS,
+  D_TL_BYTES,
+  D_TL_JITTER,
+  I_TL_END,
+  I_TL_HIGHEST,
+  I_TL_PACKETS,
+  I_TL_START,
+  NO_JITTER,
+  ROW_F64,
+  ROW_I32,
+  type StreamColumns,
+  type TimelinePacket,
+} from './stream-row.js';
 
 export interface TimelinePoint {
   /** Seconds from the stream's first packet to the start of the bucket. */
@@ -27,64 +43,39 @@ export interface TimelinePoint {
   kbps: number;
 }
 
-/** The fields of a packet the timeline reads. */
-export interface TimelinePacket {
-  /** Arrival time, seconds since the epoch. */
-  readonly ts: number;
-  readonly ipBytes: number;
-}
-
-/** jitterUs of a packet whose stream has no clock. */
-export const NO_JITTER = -1;
-
-/** A jitter in ms as add() takes it: whole µs, the precision of the report. */
-export function jitterUs(jitterMs: number): number {
-  return Math.round(jitterMs * 1000);
-}
-
 export class Timeline {
   private width = 1;
-  /** Index of the last bucket; -1 before the first packet. */
+  /** Index of the last bucket; -1 before the first packet (its row bounds are then empty). */
   private last = -1;
-  /** Seconds from t0 where the last bucket starts and ends (exact: multiples of the power-of-two width). */
-  private lastStart = 0;
-  private lastEnd = 0;
-  /** The last bucket's counts; its array entries are stale until flushLast(). */
-  private lastPackets = 0;
-  private lastBytes = 0;
-  private lastHighest = 0;
-  private lastJitter = NO_JITTER;
   private readonly packets: number[] = [];
   private readonly bytes: number[] = [];
   /** Highest extended sequence number at the end of each bucket. */
   private readonly highest: number[] = [];
-  /** Jitter (µs) at the end of each bucket (NO_JITTER = none). */
+  /** Jitter (µs) at the end of each bucket (NO_JITTER = none); the last bucket's entries are stale until flushLast(). */
   private readonly jitter: number[] = [];
 
   constructor(
-    private readonly t0: number,
+    /** Columns and row holding the last bucket's counts (the stream's row). */
+    private readonly c: StreamColumns,
+    private readonly row: number,
+    /** Arrival time of the stream's first packet, also the row's D_FIRST_TS. */
+    t0: number,
     /** Highest extended sequence number before the first packet (first seq − 1). */
     private readonly baseHighest: number,
     private readonly maxPoints: number,
-  ) {}
+  ) {
+    c.f64[row * ROW_F64 + D_FIRST_TS] = t0;
+    c.i32[row * ROW_I32 + I_TL_START] = c.i32[row * ROW_I32 + I_TL_END] = 0;
+  }
 
   add(pkt: TimelinePacket, jitter: number, highestExt: number): void {
-    const since = pkt.ts - this.t0;
-    const ipBytes = pkt.ipBytes;
-    // Same as ⌊since / width⌋ === last, without the division.
-    if (since >= this.lastStart && since < this.lastEnd) {
-      this.lastPackets++;
-      this.lastBytes += ipBytes;
-      if (highestExt > this.lastHighest) this.lastHighest = highestExt;
-      this.lastJitter = jitter;
-      return;
-    }
-    this.addElsewhere(since, ipBytes, jitter, highestExt);
+    if (!addToLastBucket(this.c, this.row, pkt, jitter, highestExt)) this.addElsewhere(pkt, jitter, highestExt);
   }
 
   /** A packet outside the last bucket: open buckets up to its own (merging when full), or count it in an earlier one. */
-  private addElsewhere(since: number, ipBytes: number, jitter: number, highestExt: number): void {
+  addElsewhere(pkt: TimelinePacket, jitter: number, highestExt: number): void {
     this.flushLast();
+    const since = pkt.ts - this.c.f64[this.row * ROW_F64 + D_FIRST_TS];
     let i = Math.floor(since / this.width);
     if (i < 0) i = 0; // a reordered capture: count it in the first bucket
     while (i >= this.packets.length) {
@@ -100,7 +91,7 @@ export class Timeline {
       this.jitter.push(NO_JITTER);
     }
     this.packets[i]++;
-    this.bytes[i] += ipBytes;
+    this.bytes[i] += pkt.ipBytes;
     if (highestExt > this.highest[i]) this.highest[i] = highestExt;
     this.jitter[i] = jitter;
     this.loadLast();
@@ -109,22 +100,25 @@ export class Timeline {
   private flushLast(): void {
     const i = this.last;
     if (i < 0) return;
-    this.packets[i] = this.lastPackets;
-    this.bytes[i] = this.lastBytes;
-    this.highest[i] = this.lastHighest;
-    this.jitter[i] = this.lastJitter;
+    const ib = this.row * ROW_I32;
+    const i32 = this.c.i32;
+    this.packets[i] = i32[ib + I_TL_PACKETS];
+    this.bytes[i] = this.c.f64[this.row * ROW_F64 + D_TL_BYTES];
+    this.highest[i] = i32[ib + I_TL_HIGHEST];
+    this.jitter[i] = this.c.f64[this.row * ROW_F64 + D_TL_JITTER];
   }
 
   private loadLast(): void {
     const i = (this.last = this.packets.length - 1);
-    this.lastStart = i * this.width;
-    this.lastEnd = (i + 1) * this.width;
-    this.lastPackets = this.packets[i];
-    this.lastBytes = this.bytes[i];
-    this.lastHighest = this.highest[i];
-    this.lastJitter = this.jitter[i];
+    const ib = this.row * ROW_I32;
+    const i32 = this.c.i32;
+    i32[ib + I_TL_START] = i * this.width;
+    i32[ib + I_TL_END] = (i + 1) * this.width;
+    i32[ib + I_TL_PACKETS] = this.packets[i];
+    this.c.f64[this.row * ROW_F64 + D_TL_BYTES] = this.bytes[i];
+    i32[ib + I_TL_HIGHEST] = this.highest[i];
+    this.c.f64[this.row * ROW_F64 + D_TL_JITTER] = this.jitter[i];
   }
-
   private halve(): void {
     const n = this.packets.length;
     const m = Math.ceil(n / 2);

@@ -1,0 +1,319 @@
+/**
+ * The per-packet analysis of accepted RTP streams on typed-array rows: one
+ * fixed-size row per stream in one buffer shared by the media analyzer's
+ * streams (the way src/flow/columns.ts keeps flows). With hundreds of
+ * interleaved streams each stream's state is cold again when its next packet
+ * comes: the first 128 bytes of a row (doubles, then 32-bit integers) replace
+ * the stream object, its boxed doubles and its timeline's last-bucket fields,
+ * about eight scattered cache lines, and 600 streams' rows fit in a core's L2
+ * cache. analyseRow() is Wireshark's rtppacket_analyse on a row; it reads the
+ * row's owner (the RtpStream) only on rare events: the first packet, a gap, a
+ * late or duplicate packet, a new timeline bucket.
+ *
+ * The word offsets are module constants used here: V8 reads an imported
+ * binding through its module cell at every use (and checks it for the
+ * temporal dead zone), which cost ~40 ns per packet over the ~40 uses.
+ * Other modules import them for their slow paths only.
+ */
+import { PT_CN, PT_CN_OLD, staticPayloadType } from './codecs.js';
+
+// ---- Float64 words of a row (f64[row * ROW_F64 + k]): the first 64 bytes ----
+/** Arrival time of the first and of the last analysed packet (seconds since the epoch). */
+export const D_FIRST_TS = 0;
+export const D_LAST_TS = 1;
+/** Wireshark's jitter, max jitter, mean jitter and max delta (ms). */
+export const D_JITTER = 2;
+export const D_MAX_JITTER = 3;
+export const D_MEAN_JITTER = 4;
+export const D_MAX_DELTA = 5;
+/** IP bytes of all packets. */
+export const D_IP_BYTES = 6;
+/** The timeline's last bucket: IP bytes, and jitter at its end (µs, as Timeline.add takes it). */
+export const D_TL_BYTES = 7;
+export const D_TL_JITTER = 8;
+
+// ---- Int32 words of a row (i32[row * ROW_I32 + k]): up to 128 bytes, read or written per packet ----
+/** Packets analysed (Wireshark total_nr). */
+export const I_TOTAL = 18;
+export const I_START_SEQ = 19;
+export const I_STOP_SEQ = 20;
+export const I_SEQ_NUM = 21;
+/** Payload type of the previous packet. */
+export const I_CUR_PT = 22;
+/** The stream's payload type | ⌊its clock rate / 1000⌋ << CLOCK_SHIFT (0: no clock) | SAMPLING | UNDER. */
+export const I_STREAM = 23;
+/** The extended RTP timestamp of the previous packet: its low 32 bits (signed) and its count of 2^32. */
+export const I_TS_LOW = 24;
+export const I_TS_CYCLES = 25;
+/** Extended sequence number of the previous packet, and the highest one seen. */
+export const I_EXT_SEQ = 26;
+export const I_HIGHEST = 27;
+/** The timeline's last bucket: its bounds (s from the first packet), packets and highest extended seq. */
+export const I_TL_START = 28;
+export const I_TL_END = 29;
+export const I_TL_PACKETS = 30;
+export const I_TL_HIGHEST = 31;
+
+// ---- Int32 words touched only by rare packets (gaps, wraps, late or duplicate packets) ----
+/** Wrap count of the sequence numbers (Wireshark cycles). */
+export const I_SEQ_CYCLES = 32;
+/** Wireshark's "wrong sequence" count. */
+export const I_SEQ_ERRORS = 33;
+export const I_DUPLICATES = 34;
+export const I_OUT_OF_ORDER = 35;
+/** First extended seq of the current in-order run (see RtpStream's duplicate window). */
+export const I_RUN_START = 36;
+
+// ---- Bits of I_STREAM ----
+export const PT_MASK = 0x7f;
+export const CLOCK_SHIFT = 8;
+export const CLOCK_MASK = 0xff << CLOCK_SHIFT;
+/** G.711 payload is still sampled for the cleartext heuristic. */
+export const SAMPLING = 1 << 16;
+/** Sequence numbers are "under" the first one after a wrap (Wireshark's under). */
+export const UNDER = 1 << 17;
+
+/** A row: 48 words; the per-packet part is its first 128 bytes (two cache lines when aligned). */
+export const ROW_BYTES = 192;
+export const ROW_F64 = ROW_BYTES / 8;
+export const ROW_I32 = ROW_BYTES / 4;
+
+/**
+ * One RTP packet as the stream analysis takes it: a record the caller fills
+ * and reuses for every packet. Handing the stream this record, not seven
+ * arguments, keeps the per-packet calls free of allocation (V8 boxes a double
+ * argument, such as the arrival time, for a call it does not inline).
+ */
+export class RtpPacket {
+  /** Arrival time, seconds since the epoch. */
+  ts = 0;
+  seq = 0;
+  /** RTP timestamp (32-bit, unsigned). */
+  rawTs = 0;
+  pt = 0;
+  marker = false;
+  /** IP total length. */
+  ipBytes = 0;
+  frame = 0;
+}
+
+/** The fields of a packet the timeline reads. */
+export interface TimelinePacket {
+  /** Arrival time, seconds since the epoch. */
+  readonly ts: number;
+  readonly ipBytes: number;
+}
+
+/** jitterUs of a packet whose stream has no clock. */
+export const NO_JITTER = -1;
+
+/** A jitter in ms as add() takes it: whole µs, the precision of the report. */
+export function jitterUs(jitterMs: number): number {
+  return Math.round(jitterMs * 1000);
+}
+
+/** ⌊clock rate / 1000⌋ of the static payload types (0: none), Wireshark's integer jitter divisor. */
+const STATIC_KHZ = new Int32Array(96);
+for (let pt = 0; pt < 96; pt++) STATIC_KHZ[pt] = Math.floor((staticPayloadType(pt)?.clockRate ?? 0) / 1000);
+/** 1 for the comfort-noise payload types (13 and the old 19). */
+const COMFORT_NOISE = new Uint8Array(128);
+COMFORT_NOISE[PT_CN] = COMFORT_NOISE[PT_CN_OLD] = 1;
+
+const TWO32 = 4294967296;
+const TWO31 = 2147483648;
+
+// Wireshark STAT_FLAG_* that exclude a packet from max delta / jitter statistics.
+const F_MARKER = 1;
+const F_PT_CN = 2;
+const F_FOLLOW_PT_CN = 4;
+
+/** What analyseRow() asks of a row's owner on rare events. */
+export interface RowOwner {
+  /** The first packet of the stream. */
+  begin(pkt: RtpPacket, extSeq: number): void;
+  /** A sequence number that does not extend the in-order run (gap, late, duplicate). */
+  countSeqOutOfRun(extSeq: number): void;
+  /** A packet outside the timeline's last bucket. */
+  timelineElsewhere(pkt: RtpPacket, jitter: number, highestExt: number): void;
+}
+
+const INITIAL_ROWS = 64;
+
+export class StreamColumns<T extends RowOwner = RowOwner> {
+  f64: Float64Array;
+  /** The same bytes as 32-bit integers. */
+  i32: Int32Array;
+  /** The object owning each taken row (undefined when free). */
+  readonly owners: (T | undefined)[] = [];
+  private readonly free: number[] = [];
+  private used = 0;
+
+  constructor(rows = INITIAL_ROWS) {
+    const buf = new ArrayBuffer(rows * ROW_BYTES);
+    this.f64 = new Float64Array(buf);
+    this.i32 = new Int32Array(buf);
+  }
+
+  /** Rows taken and not given back. */
+  get live(): number {
+    return this.used - this.free.length;
+  }
+
+  /** A zeroed row; owner is what analyseRow() calls on rare events (none for a row a Timeline uses alone). */
+  take(owner?: T): number {
+    let row = this.free.pop();
+    if (row === undefined) {
+      if (this.used * ROW_BYTES === this.f64.byteLength) this.grow();
+      row = this.used++;
+    } else {
+      this.f64.fill(0, row * ROW_F64, (row + 1) * ROW_F64);
+    }
+    this.owners[row] = owner;
+    return row;
+  }
+
+  release(row: number): void {
+    this.owners[row] = undefined;
+    this.free.push(row);
+  }
+
+  private grow(): void {
+    const buf = new ArrayBuffer(this.f64.byteLength * 2);
+    const f64 = new Float64Array(buf);
+    f64.set(this.f64);
+    this.f64 = f64;
+    this.i32 = new Int32Array(buf);
+  }
+}
+
+export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void {
+  const f64 = c.f64;
+  const i32 = c.i32;
+  const fb = row * ROW_F64;
+  const ib = row * ROW_I32;
+  const ts = pkt.ts;
+  const seq = pkt.seq;
+  const pt = pkt.pt;
+
+  // packet-rtp.c calculate_extended_timestamp
+  let cycles = i32[ib + I_TS_CYCLES];
+  const prevExtTs = cycles * TWO32 + (i32[ib + I_TS_LOW] >>> 0);
+  let extTs = cycles * TWO32 + pkt.rawTs;
+  if (extTs + TWO31 < prevExtTs) {
+    cycles++;
+    extTs += TWO32;
+  } else if (prevExtTs + TWO31 < extTs) {
+    cycles--;
+    extTs -= TWO32;
+  }
+  i32[ib + I_TS_CYCLES] = cycles;
+  i32[ib + I_TS_LOW] = pkt.rawTs | 0;
+
+  // packet-rtp.c calculate_extended_seqno
+  const prevSeq = i32[ib + I_EXT_SEQ];
+  let extSeq = prevSeq - (prevSeq & 0xffff) + seq;
+  if (extSeq + 0x8000 < prevSeq) extSeq += 0x10000;
+  else if (prevSeq + 0x8000 < extSeq) extSeq -= 0x10000;
+  i32[ib + I_EXT_SEQ] = extSeq;
+
+  // Duplicates and out-of-order: the next number extends the run (every stored number is
+  // <= the highest, so it is no duplicate); anything else takes the object's slow path.
+  let highest = i32[ib + I_HIGHEST];
+  if (extSeq === highest + 1) i32[ib + I_HIGHEST] = highest = extSeq;
+  else {
+    c.owners[row]!.countSeqOutOfRun(extSeq);
+    highest = i32[ib + I_HIGHEST];
+  }
+
+  f64[fb + D_IP_BYTES] += pkt.ipBytes;
+  const prevTs = f64[fb + D_LAST_TS];
+  f64[fb + D_LAST_TS] = ts;
+  const total = i32[ib + I_TOTAL];
+  if (total === 0) {
+    c.owners[row]!.begin(pkt, extSeq);
+    return;
+  }
+  const firstTs = f64[fb + D_FIRST_TS];
+  const tMs = (ts - firstTs) * 1000;
+  // Wireshark's statinfo->time: the previous packet's tMs, computed from the same operands.
+  const time = (prevTs - firstTs) * 1000;
+
+  // tshark 4.0 (our CI oracle) has no "timestamp went back" exclusion: a late
+  // packet is analysed like any other and becomes the reference for the next
+  // one. Wireshark 4.2+ skips such packets (in_time_sequence); docs/media.md.
+  let stream = i32[ib + I_STREAM];
+  const startSeq = i32[ib + I_START_SEQ];
+  if (seq < startSeq && (stream & UNDER) === 0) {
+    i32[ib + I_SEQ_CYCLES]++;
+    i32[ib + I_STREAM] = stream |= UNDER;
+  } else if (seq === 0 && i32[ib + I_STOP_SEQ] === 65535 && (stream & UNDER) === 0) {
+    i32[ib + I_SEQ_CYCLES]++;
+    i32[ib + I_STREAM] = stream |= UNDER;
+  } else if (seq > startSeq && (stream & UNDER) !== 0) {
+    i32[ib + I_STREAM] = stream &= ~UNDER;
+  }
+
+  const seqNum = i32[ib + I_SEQ_NUM];
+  if (seqNum + 1 === seq) {
+    i32[ib + I_SEQ_NUM] = seq;
+  } else if (seqNum === 65535 && seq === 0) {
+    i32[ib + I_SEQ_NUM] = seq;
+  } else if (seqNum + 1 < seq || seqNum - seq > 0xff00) {
+    i32[ib + I_SEQ_NUM] = seq;
+    i32[ib + I_SEQ_ERRORS]++;
+  } else if (seqNum + 1 > seq) {
+    i32[ib + I_SEQ_ERRORS]++;
+  }
+
+  let flags = 0;
+  if (pt === PT_CN || pt === PT_CN_OLD) flags |= F_PT_CN;
+  const curPt = i32[ib + I_CUR_PT];
+  if (curPt === PT_CN || curPt === PT_CN_OLD) flags |= F_FOLLOW_PT_CN;
+  i32[ib + I_CUR_PT] = pt;
+
+  // The static types' clocks; of the dynamic types only the stream's own has a (inferred) clock:
+  // others (telephone-event, RED, FEC on the same SSRC) are skipped, as Wireshark skips telephone-event.
+  const clockKhz = pt < 96 ? STATIC_KHZ[pt] : pt === (stream & PT_MASK) ? (stream & CLOCK_MASK) >> CLOCK_SHIFT : 0;
+  let jitter = f64[fb + D_JITTER];
+  let currentJitter = 0;
+  if (clockKhz !== 0) {
+    const nominalDiff = (extTs - prevExtTs) / clockKhz;
+    const expected = time + nominalDiff;
+    currentJitter = (15 * jitter + Math.abs(tMs - expected)) / 16;
+    f64[fb + D_JITTER] = jitter = currentJitter;
+  }
+  const delta = tMs - time;
+
+  if (pkt.marker) flags |= F_MARKER;
+  if (flags === 0) {
+    if (delta > f64[fb + D_MAX_DELTA]) f64[fb + D_MAX_DELTA] = delta;
+    if (clockKhz !== 0) {
+      if (jitter > f64[fb + D_MAX_JITTER]) f64[fb + D_MAX_JITTER] = jitter;
+      f64[fb + D_MEAN_JITTER] = (f64[fb + D_MEAN_JITTER] * (total - 1) + currentJitter) / total;
+    }
+  }
+
+  i32[ib + I_STOP_SEQ] = seq;
+  i32[ib + I_TOTAL] = total + 1;
+  const jitterAt = (stream & CLOCK_MASK) !== 0 ? jitterUs(jitter) : NO_JITTER;
+  if (!addToLastBucket(c, row, pkt, jitterAt, highest)) c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
+}
+
+/**
+ * Count a packet into the timeline's last bucket when it falls there (the
+ * row's D_FIRST_TS is the timeline's t0); false when it does not.
+ */
+export function addToLastBucket(c: StreamColumns, row: number, pkt: TimelinePacket, jitter: number, highestExt: number): boolean {
+  const since = pkt.ts - c.f64[row * ROW_F64 + D_FIRST_TS];
+  const i32 = c.i32;
+  const ib = row * ROW_I32;
+  // Same as ⌊since / width⌋ === last, without the division.
+  if (!(since >= i32[ib + I_TL_START] && since < i32[ib + I_TL_END])) return false;
+  const fb = row * ROW_F64;
+  i32[ib + I_TL_PACKETS]++;
+  c.f64[fb + D_TL_BYTES] += pkt.ipBytes;
+  if (highestExt > i32[ib + I_TL_HIGHEST]) i32[ib + I_TL_HIGHEST] = highestExt;
+  c.f64[fb + D_TL_JITTER] = jitter;
+  return true;
+}
+

@@ -297,6 +297,10 @@ describe('eviction', () => {
     const again = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 4)!;
     expect(again.uid).toBe('F4');
     expect(t.created).toBe(4);
+    // The flushed flows kept their rows: the new flow's packets land elsewhere.
+    feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 5);
+    expect(again.packets).toEqual([2, 0]);
+    expect([ended[1].packets, ended[1].firstTs, ended[1].lastTs]).toEqual([[1, 0], 2, 2]);
   });
 
   it('a flood of 300k distinct SYNs stays under the cap and ends every flow once', () => {

@@ -143,7 +143,7 @@ export class FlowTable {
   private readonly seed: number;
 
   /** Rows of live flows, and the record of each row (undefined when free). */
-  private readonly cols: FlowColumns;
+  private cols: FlowColumns;
   private records: (FlowRecord | undefined)[] = [];
   /** Hash buckets: the first row (slot + 1, 0 = empty) of each chain. */
   private heads: Int32Array;
@@ -282,8 +282,18 @@ export class FlowTable {
 
   /** End every live flow (oldest activity first). */
   flush(): void {
-    for (let s = this.oldest(); s >= 0; s = this.oldest()) this.end(s);
+    // No row is reused after this, so the ended flows keep theirs (no copy into the
+    // arena), and the table starts over with new columns should more packets come.
+    for (let s = this.oldest(); s >= 0; s = this.oldest()) this.end(s, true);
     this.fragments.clear();
+    const rows = Math.min(INITIAL_ROWS, this.maxFlows);
+    this.cols = new FlowColumns(rows);
+    this.links = new Int32Array(rows * 2);
+    this.heads = new Int32Array(bucketsFor(rows));
+    this.headMask = this.heads.length - 1;
+    this.records = [];
+    this.free = [];
+    this.used = 0;
   }
 
   private classOf(slot: number): number {
@@ -511,8 +521,8 @@ export class FlowTable {
     this.lruPush(slot, cls);
   }
 
-  /** Remove a flow from the table and report it. */
-  private end(slot: number): void {
+  /** Remove a flow from the table and report it; `keepRow`: the row is never reused (flush), so the flow keeps it. */
+  private end(slot: number, keepRow = false): void {
     const flow = this.records[slot];
     if (flow === undefined) return;
     const u = this.cols.i32;
@@ -527,8 +537,10 @@ export class FlowTable {
     }
     this.records[slot] = undefined;
     this.live--;
-    flow.detach();
-    this.free.push(slot);
+    if (!keepRow) {
+      flow.detach();
+      this.free.push(slot);
+    }
     this.onEnd(flow);
   }
 

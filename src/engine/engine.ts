@@ -113,7 +113,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const analyzers: Analyzer[] = [dns, tls, media, tunnel, vdi, collector];
 
   const maxReportFlows = opts.maxReportFlows ?? 20_000;
-  // Compact until the report is built: up to 40 000 flows end while the flow table is still full.
+  // Compact until the report's flows are read: most of up to 40 000 end while the flow table is still full.
   const reportFlows = new ReportFlowStore();
   let flowsOmitted = 0;
   let flowsTotal = 0;

@@ -286,6 +286,15 @@ describe('eviction', () => {
     expect(ended.filter((x) => x.evicted).length).toBe(2);
   });
 
+  it('grows its columns past the rows reserved at first, every flow still found', () => {
+    const t = table({ reservedRows: 4, maxFlows: 100, hashMask: 0x7 });
+    const flows = Array.from({ length: 50 }, (_, i) => feed(t, udpP('10.0.0.1', 6000 + i, '192.0.2.53', 53), 1)!);
+    for (let i = 0; i < 50; i++) expect(feed(t, udpP('192.0.2.53', 53, '10.0.0.1', 6000 + i), 2)).toBe(flows[i]);
+    expect(t.size).toBe(50);
+    expect(flows.map((f) => f.packets)).toEqual(flows.map(() => [1, 1]));
+    expect(flows[49].clientPort).toBe(6049);
+  });
+
   it('flush ends every flow exactly once and the table can be reused', () => {
     const t = table();
     feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50000, dport: 443, flags: 'S' }), 1);

@@ -69,6 +69,8 @@ export interface FlowTableOptions {
   hashMask?: number;
   /** Hash seed; random by default so crafted traffic cannot aim at one bucket. */
   hashSeed?: number;
+  /** Test hook: rows reserved at first (default: maxFlows, at most 262 144); more are added by growing. */
+  reservedRows?: number;
 }
 
 /** An ICMP error whose embedded header names no known flow. */
@@ -120,9 +122,14 @@ interface FragmentRef {
   ipId: number;
 }
 
-/** Rows allocated at first; the columns double when full up to GROWTH_CHUNK rows, then grow by GROWTH_CHUNK, up to maxFlows. */
-const INITIAL_ROWS = 1024;
-const GROWTH_CHUNK = 16_384;
+/**
+ * Rows allocated at first: room for maxFlows, up to RESERVED_ROWS. Typed arrays
+ * are zero-filled lazily by the OS, so untouched rows cost address space, not
+ * memory, and a table that fills up never copies its columns. Beyond that the
+ * columns grow by GROWTH_CHUNK rows.
+ */
+const RESERVED_ROWS = 262_144;
+const GROWTH_CHUNK = 65_536;
 
 export class FlowTable {
   /** Direction of the last packet given to update(): 0 = client to server, 1 = server to client. */
@@ -136,6 +143,7 @@ export class FlowTable {
   portReuses = 0;
 
   private readonly maxFlows: number;
+  private readonly reservedRows: number;
   private readonly idleS: [number, number, number];
   private readonly onEnd: (flow: Flow) => void;
   private readonly onNew: ((flow: Flow) => void) | undefined;
@@ -177,7 +185,8 @@ export class FlowTable {
     this.onNew = opts.onNew;
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
     this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
-    const rows = Math.min(INITIAL_ROWS, this.maxFlows);
+    this.reservedRows = Math.max(1, Math.min(opts.reservedRows ?? RESERVED_ROWS, this.maxFlows));
+    const rows = this.reservedRows;
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));
@@ -286,7 +295,7 @@ export class FlowTable {
     // arena), and the table starts over with new columns should more packets come.
     for (let s = this.oldest(); s >= 0; s = this.oldest()) this.end(s, true);
     this.fragments.clear();
-    const rows = Math.min(INITIAL_ROWS, this.maxFlows);
+    const rows = this.reservedRows;
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));
@@ -431,7 +440,7 @@ export class FlowTable {
 
   private grow(): void {
     const capacity = this.cols.capacity;
-    const rows = Math.min(capacity + Math.min(capacity, GROWTH_CHUNK), Math.max(this.maxFlows, capacity + 1));
+    const rows = Math.min(capacity + GROWTH_CHUNK, Math.max(this.maxFlows, capacity + 1));
     this.cols.grow(rows);
     const links = new Int32Array(rows * 2);
     links.set(this.links);

@@ -130,6 +130,8 @@ interface FragmentRef {
  */
 const RESERVED_ROWS = 262_144;
 const GROWTH_CHUNK = 65_536;
+/** Rows of the new columns after flush() (more packets after it are rare: tests, reused tables). */
+const AFTER_FLUSH_ROWS = 1024;
 
 export class FlowTable {
   /** Direction of the last packet given to update(): 0 = client to server, 1 = server to client. */
@@ -186,7 +188,7 @@ export class FlowTable {
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
     this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
     this.reservedRows = Math.max(1, Math.min(opts.reservedRows ?? RESERVED_ROWS, this.maxFlows));
-    const rows = this.reservedRows;
+    const rows = Math.min(AFTER_FLUSH_ROWS, this.reservedRows);
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));

@@ -45,8 +45,10 @@ export const META_IPV6 = 0x100;
 export const META_TCP_TRACKED = 0x200;
 /** Protocol class for idle timeouts, 2 bits. */
 export const META_CLASS_SHIFT = 10;
-/** Flow.dnsPayload. */
+/** Flow.dnsPayload, Flow.evicted, Flow.midstream. */
 export const META_DNS_PAYLOAD = 0x1000;
+export const META_EVICTED = 0x2000;
+export const META_MIDSTREAM = 0x4000;
 
 // ---- Hot Float64 words per row (f64) ----
 /** Capture time (monotone maximum) of the flow's last packet: LRU order. */

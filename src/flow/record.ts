@@ -26,6 +26,9 @@ import {
   G_SYNACK_TS,
   G_WORDS,
   META_DNS_PAYLOAD,
+  META_EVICTED,
+  META_IPV6,
+  META_MIDSTREAM,
   META_TCP_TRACKED,
   U_CLIENT4,
   U_EVIDENCE_COUNT,
@@ -33,6 +36,7 @@ import {
   U_LAST_FRAME,
   U_META,
   U_PACKETS,
+  U_PORTS,
   U_SERVER4,
   U_WORDS,
   X_EVIDENCE,
@@ -51,21 +55,24 @@ interface FlowExtras {
   /** An explicitly assigned conn_state / uid (tests, hand-made flows). */
   state: string | null;
   uid: string | null;
+  dnsName: string | null;
+  dnsNameSource: 'dns' | 'nrb' | null;
+  cls: FlowClass | null;
+  service: string | null;
+  edge: string | null;
+  clientType: 'desktop' | 'mobile' | null;
 }
 
 const nullable = (v: number): number | null => (v === v ? v : null);
 
+/**
+ * Fields are few on purpose (8 bytes each, for every live flow): protocol,
+ * ports and flags are read from the row, classification and names are kept
+ * with the rarely set extras.
+ */
 export class FlowRecord implements Flow {
   history = '';
-  midstream = false;
   tls: TlsInfo | null = null;
-  dnsName: string | null = null;
-  dnsNameSource: 'dns' | 'nrb' | null = null;
-  cls: FlowClass | null = null;
-  service: string | null = null;
-  edge: string | null = null;
-  clientType: 'desktop' | 'mobile' | null = null;
-  evicted = false;
   tlsState: unknown = undefined;
   dnsState: unknown = undefined;
   tunnelProbe: unknown = undefined;
@@ -84,10 +91,6 @@ export class FlowRecord implements Flow {
     public slot: number,
     /** Creation number: uid "F<id>". */
     readonly id: number,
-    public proto: number,
-    public ipVersion: 4 | 6,
-    public clientPort: number,
-    public serverPort: number,
   ) {}
 
   /** Move the row into the arena of ended flows (the table is about to reuse the slot). */
@@ -107,7 +110,22 @@ export class FlowRecord implements Flow {
   }
 
   private get extras(): FlowExtras {
-    return (this.x ??= { tags: null, notes: null, icmpErrors: null, classifiedBy: null, conflicts: null, families: null, state: null, uid: null });
+    return (this.x ??= {
+      tags: null,
+      notes: null,
+      icmpErrors: null,
+      classifiedBy: null,
+      conflicts: null,
+      families: null,
+      state: null,
+      uid: null,
+      dnsName: null,
+      dnsNameSource: null,
+      cls: null,
+      service: null,
+      edge: null,
+      clientType: null,
+    });
   }
 
   private u(i: number): number {
@@ -116,6 +134,11 @@ export class FlowRecord implements Flow {
 
   private setU(i: number, v: number): void {
     this.c.u32[this.slot * U_WORDS + i] = v;
+  }
+
+  private setMeta(bit: number, on: boolean): void {
+    const meta = this.u(U_META);
+    this.setU(U_META, on ? meta | bit : meta & ~bit);
   }
 
   private f(i: number): number {
@@ -132,6 +155,102 @@ export class FlowRecord implements Flow {
 
   private setG(i: number, v: number): void {
     this.c.g64[this.slot * G_WORDS + i] = v;
+  }
+
+  get proto(): number {
+    return this.u(U_META) & 0xff;
+  }
+
+  set proto(v: number) {
+    this.setU(U_META, (this.u(U_META) & ~0xff) | (v & 0xff));
+  }
+
+  get ipVersion(): 4 | 6 {
+    return (this.u(U_META) & META_IPV6) !== 0 ? 6 : 4;
+  }
+
+  set ipVersion(v: 4 | 6) {
+    this.setMeta(META_IPV6, v === 6);
+  }
+
+  get clientPort(): number {
+    return this.u(U_PORTS) >>> 16;
+  }
+
+  set clientPort(v: number) {
+    this.setU(U_PORTS, ((v & 0xffff) << 16) | (this.u(U_PORTS) & 0xffff));
+  }
+
+  get serverPort(): number {
+    return this.u(U_PORTS) & 0xffff;
+  }
+
+  set serverPort(v: number) {
+    this.setU(U_PORTS, (this.u(U_PORTS) & 0xffff0000) | (v & 0xffff));
+  }
+
+  get midstream(): boolean {
+    return (this.u(U_META) & META_MIDSTREAM) !== 0;
+  }
+
+  set midstream(v: boolean) {
+    this.setMeta(META_MIDSTREAM, v);
+  }
+
+  get evicted(): boolean {
+    return (this.u(U_META) & META_EVICTED) !== 0;
+  }
+
+  set evicted(v: boolean) {
+    this.setMeta(META_EVICTED, v);
+  }
+
+  get dnsName(): string | null {
+    return this.x?.dnsName ?? null;
+  }
+
+  set dnsName(v: string | null) {
+    if (v !== null || this.x !== null) this.extras.dnsName = v;
+  }
+
+  get dnsNameSource(): 'dns' | 'nrb' | null {
+    return this.x?.dnsNameSource ?? null;
+  }
+
+  set dnsNameSource(v: 'dns' | 'nrb' | null) {
+    if (v !== null || this.x !== null) this.extras.dnsNameSource = v;
+  }
+
+  get cls(): FlowClass | null {
+    return this.x?.cls ?? null;
+  }
+
+  set cls(v: FlowClass | null) {
+    if (v !== null || this.x !== null) this.extras.cls = v;
+  }
+
+  get service(): string | null {
+    return this.x?.service ?? null;
+  }
+
+  set service(v: string | null) {
+    if (v !== null || this.x !== null) this.extras.service = v;
+  }
+
+  get edge(): string | null {
+    return this.x?.edge ?? null;
+  }
+
+  set edge(v: string | null) {
+    if (v !== null || this.x !== null) this.extras.edge = v;
+  }
+
+  get clientType(): 'desktop' | 'mobile' | null {
+    return this.x?.clientType ?? null;
+  }
+
+  set clientType(v: 'desktop' | 'mobile' | null) {
+    if (v !== null || this.x !== null) this.extras.clientType = v;
   }
 
   get uid(): string {
@@ -158,6 +277,14 @@ export class FlowRecord implements Flow {
 
   get server4i(): number {
     return this.c.i32[this.slot * U_WORDS + U_SERVER4];
+  }
+
+  /** The `len` bytes at buf[off] are the client's (side 0) or server's (side 1) IPv6 address. */
+  addr6Equals(side: 0 | 1, buf: Uint8Array, off: number): boolean {
+    const a = this.addr6;
+    if (a === null) return false;
+    for (let i = 0, j = side * 16; i < 16; i++, j++) if (buf[off + i] !== a[j]) return false;
+    return true;
   }
 
   /** IPv6 address bytes (null for IPv4). */
@@ -282,8 +409,7 @@ export class FlowRecord implements Flow {
   }
 
   set dnsPayload(v: boolean) {
-    const meta = this.u(U_META);
-    this.setU(U_META, v ? meta | META_DNS_PAYLOAD : meta & ~META_DNS_PAYLOAD);
+    this.setMeta(META_DNS_PAYLOAD, v);
   }
 
   get state(): string {

@@ -10,7 +10,7 @@
  */
 import { MAX_EVIDENCE_FRAMES, type Flow, type IcmpErrorEvent } from './flow.js';
 import { FlowRecord, readI32 } from './record.js';
-import { addrEquals, endpointHash, endpointHash4, combineHash, HASH_MASK } from './hash.js';
+import { endpointHash, endpointHash4, combineHash, HASH_MASK } from './hash.js';
 import { tcpFinished, tcpIsn, tcpPacket } from './tcp-state.js';
 import {
   detachedRows,
@@ -361,11 +361,11 @@ export class FlowTable {
       if (u[b + U_KEY] !== key || (u[b + U_META] & (0xff | META_IPV6)) !== (proto | META_IPV6)) continue;
       const ports = u[b + U_PORTS];
       const f = this.records[slot]!;
-      if (ports === fwd && addrEquals(buf, srcOff, f.client6!) && addrEquals(buf, dstOff, f.server6!)) {
+      if (ports === fwd && f.addr6Equals(0, buf, srcOff) && f.addr6Equals(1, buf, dstOff)) {
         this.foundDir = 0;
         return slot;
       }
-      if (ports === rev && addrEquals(buf, srcOff, f.server6!) && addrEquals(buf, dstOff, f.client6!)) {
+      if (ports === rev && f.addr6Equals(1, buf, srcOff) && f.addr6Equals(0, buf, dstOff)) {
         this.foundDir = 1;
         return slot;
       }
@@ -413,7 +413,7 @@ export class FlowTable {
     cols.g64[slot * G_WORDS + G_FIRST_TS] = ts;
     cols.f64[slot * F_WORDS + F_LAST_TS] = ts;
 
-    const flow = new FlowRecord(cols, slot, ++this.createdCount, proto, view.ipVersion as 4 | 6, clientPort, serverPort);
+    const flow = new FlowRecord(cols, slot, ++this.createdCount);
     if (len === 4) {
       u[b + U_CLIENT4] = readI32(buf, cOff);
       u[b + U_SERVER4] = readI32(buf, sOff);
@@ -669,7 +669,7 @@ function bucketsFor(rows: number): number {
 /** The flow's client (side 0) or server (side 1) address equals the `len` bytes at buf[off]. */
 function sameAddr(f: FlowRecord, side: 0 | 1, buf: Uint8Array, off: number, len: number): boolean {
   if (len === 4) return readI32(buf, off) === (side === 0 ? f.client4i : f.server4i);
-  return addrEquals(buf, off, (side === 0 ? f.client6 : f.server6)!);
+  return f.addr6Equals(side, buf, off);
 }
 
 /** A stand-alone Flow record (not in a table) with every counter zero and every annotation unset (addresses copied). */
@@ -686,7 +686,7 @@ export function newFlow(
   const slot = detachedRows.takeRow();
   const cols = detachedRows.cols;
   const id = /^F\d+$/.test(uid) ? Number(uid.slice(1)) : 0;
-  const flow = new FlowRecord(cols, slot, id, proto, ipVersion, clientPort, serverPort);
+  const flow = new FlowRecord(cols, slot, id);
   if (flow.uid !== uid) flow.uid = uid;
   if (clientAddr.length === 4) {
     cols.i32[slot * U_WORDS + U_CLIENT4] = readI32(clientAddr, 0);

@@ -53,6 +53,7 @@ async function flows(): Promise<Run> {
         classifier.classify(flow);
         dns.onFlowEnd(flow);
         if (flow.cls !== null) classified++;
+        flow.release?.(); // as the engine does once a flow is reported
       },
     });
     const view = new PacketView();

@@ -152,6 +152,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     if (reportFlows.length < maxReportFlows || (cls !== 'other' && reportFlows.length < 2 * maxReportFlows)) {
       reportFlows.add(flow);
     } else flowsOmitted++;
+    flow.release?.();
   };
 
   const table = new FlowTable({

@@ -127,6 +127,15 @@ export interface Flow {
   tunnelProbe?: unknown;
   vdiProbe?: unknown;
   mediaState?: unknown;
+
+  /**
+   * Drop everything analyzers and the classifier attached, once the flow has
+   * been reported and nothing reads it again. An ended flow has usually been
+   * promoted to V8's old generation long ago; what was attached to it at its
+   * end is young, and the old flow's references would keep that garbage
+   * through every minor collection until the next full one.
+   */
+  release?(): void;
 }
 
 export function newTlsInfo(dtls: boolean): TlsInfo {

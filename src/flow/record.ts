@@ -93,6 +93,14 @@ export class FlowRecord implements Flow {
     readonly id: number,
   ) {}
 
+  release(): void {
+    this.x = null;
+    this.tls = null;
+    this.tlsState = this.dnsState = this.tunnelProbe = this.vdiProbe = this.mediaState = undefined;
+    this.clientText = this.serverText = null;
+    this.history = '';
+  }
+
   /** Move the row into the arena of ended flows (the table is about to reuse the slot). */
   detach(): void {
     const slot = detachedRows.takeRow();

@@ -53,22 +53,27 @@ export class NameMap implements NameSink {
     if (n === '') return;
     let answers = this.byIp.get(ip);
     if (answers) this.byIp.delete(ip);
-    else answers = [];
-    this.byIp.set(ip, answers);
     let known: NameAnswer | null = null;
-    for (const a of answers)
-      if (a.name === n) {
-        known = a;
-        break;
-      }
+    if (answers)
+      for (const a of answers)
+        if (a.name === n) {
+          known = a;
+          break;
+        }
     if (known) {
       known.firstTs = Math.min(known.firstTs, ts);
       known.lastTs = Math.max(known.lastTs, ts);
       known.ttl = ttl;
     } else {
-      if (answers.length >= MAX_NAMES_PER_IP) answers.splice(indexOfOldest(answers), 1);
-      answers.push({ name: n, firstTs: ts, lastTs: ts, ttl });
+      const answer: NameAnswer = { name: n, firstTs: ts, lastTs: ts, ttl };
+      // Arrays of their exact size: one grown by push keeps room for 17 (most addresses have one name).
+      if (!answers) answers = [answer];
+      else {
+        if (answers.length >= MAX_NAMES_PER_IP) answers.splice(indexOfOldest(answers), 1);
+        answers = [...answers, answer];
+      }
     }
+    this.byIp.set(ip, answers);
     if (this.byIp.size > this.maxEntries) {
       this.byIp.delete(this.byIp.keys().next().value!);
       this.evicted++;

@@ -21,6 +21,11 @@ import { DEFAULT_PACKETS, defaultBenchPath, generateBenchCapture } from './gener
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out');
+/** The node options bin/spokecap starts with (its `#!/usr/bin/env -S node ...` line): our stages run with the same. */
+const CLI_NODE_OPTIONS = readFileSync(join(ROOT, 'bin', 'spokecap'), 'utf8')
+  .split('\n')[0]
+  .split(/\s+/)
+  .filter((a) => a.startsWith('--'));
 
 type Stage = 'read' | 'decode' | 'flows' | 'pipeline';
 const STAGE_NAMES: Record<Stage, string> = {
@@ -74,7 +79,7 @@ async function timed(cmd: string, args: string[]): Promise<{ wallS: number; cpuS
 async function ours(stage: Stage, file: string, runs: number): Promise<Result> {
   let best: Result | null = null;
   for (let i = 0; i < runs; i++) {
-    const t = await timed(process.execPath, [join(OUT, 'bench', 'stage.js'), stage, file]);
+    const t = await timed(process.execPath, [...CLI_NODE_OPTIONS, join(OUT, 'bench', 'stage.js'), stage, file]);
     const r = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { packets: number; seconds: number };
     const result: Result = { name: STAGE_NAMES[stage], packets: r.packets, wallS: t.wallS, cpuS: t.cpuS, maxRssBytes: t.maxRssBytes, workS: r.seconds };
     if (best === null || result.workS! < best.workS!) best = result;
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n${table(rows, fileBytes, total)}\n`);
   console.log(`packets/s and MB/s are per wall second including process start-up; "work-only" leaves out Node's start-up and module loading.`);
+  console.log(`our stages run with the node options bin/spokecap starts with: ${CLI_NODE_OPTIONS.join(' ') || '(none)'}`);
   console.log(`ours: best of ${runs} runs each (BENCH_RUNS).\n`);
 
   const byName = new Map(rows.map((r) => [r.name, r]));

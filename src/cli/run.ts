@@ -10,6 +10,7 @@ import type { AnalyzeOptions, Progress } from '../engine/engine.js';
 import { renderHtml } from '../report/html.js';
 import type { Report } from '../report/schema.js';
 import { renderText } from '../report/text.js';
+import { writeReportJson } from '../report/json.js';
 import { CliUsageError, parseCommand, type AnalyzeCommand } from './args.js';
 import { HELP, LIVE_UNAVAILABLE } from './help.js';
 import { colorEnabled, EXIT_INTERNAL, EXIT_USAGE, exitCodeFor, outputMode, progressWanted } from './mode.js';
@@ -117,7 +118,7 @@ async function analyzeCommand(cmd: AnalyzeCommand, engine: Engine, io: CliIO, de
     progress?.clear();
   }
   await writeHtml(report);
-  if (mode === 'json') io.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  if (mode === 'json') writeReportJson(report, (text) => io.stdout.write(text));
   else io.stdout.write(renderText(report, { color: colorEnabled(cmd.noColor, io.env, io.stdout.isTTY === true), width: io.stdout.columns ?? 100 }));
   return exitCodeFor(report);
 }

@@ -141,7 +141,8 @@ export class ReportFlowStore {
     return out;
   }
 
-  private flowAt(row: number): ReportFlow {
+  /** The flow added `row`-th, made anew. */
+  flowAt(row: number): ReportFlow {
     const c = this.chunks[row >>> CHUNK_SHIFT];
     const inChunk = row & (CHUNK_ROWS - 1);
     const f = inChunk * F_WORDS;
@@ -238,6 +239,7 @@ export class ReportFlowStore {
 export function withStoredFlows<R extends { flows: ReportFlow[] }>(report: R, store: ReportFlowStore): R {
   let source: ReportFlowStore | null = store;
   let flows: ReportFlow[] = [];
+  unread.set(report, store);
   return Object.defineProperty(report, 'flows', {
     enumerable: true,
     configurable: true,
@@ -245,14 +247,30 @@ export function withStoredFlows<R extends { flows: ReportFlow[] }>(report: R, st
       if (source !== null) {
         flows = source.toArray();
         source = null;
+        unread.delete(report);
       }
       return flows;
     },
     set: (v: ReportFlow[]) => {
       flows = v;
       source = null;
+      unread.delete(report);
     },
   });
+}
+
+/** Reports whose flows are still only in their store. */
+const unread = new WeakMap<object, ReportFlowStore>();
+
+/**
+ * A report's flows one at a time, in order, without making them all at once
+ * when they are still in the store (the JSON writer streams them).
+ */
+export function reportFlowSource(report: { flows: ReportFlow[] }): { length: number; at(i: number): ReportFlow } {
+  const store = unread.get(report);
+  if (store !== undefined) return { length: store.length, at: (i) => store.flowAt(i) };
+  const flows = report.flows;
+  return { length: flows.length, at: (i) => flows[i] };
 }
 
 /** n for a uid "F<n>" written the usual way (no sign, no leading zero, n < 2^32), else -1. */

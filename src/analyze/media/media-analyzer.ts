@@ -218,13 +218,19 @@ export class MediaAnalyzer implements Analyzer {
       return;
     }
     const off = view.payloadOff;
-    this.demux(state ?? null, flow, ctx, view.buf, off, off + view.payloadLen, true);
+    const end = off + view.payloadLen;
+    // RTP (nearly every media packet) skips demux(): one call less on the per-packet path.
+    if (demuxUdp(view.buf, off, end) === DEMUX_RTP) this.onRtp(state ?? null, flow, ctx, view.buf, off, end);
+    else this.demux(state ?? null, flow, ctx, view.buf, off, end, true);
   }
 
   /** The flow's media state, made on its first media packet. */
   private mediaOf(fm: FlowMedia | null, flow: Flow): FlowMedia {
-    if (fm !== null) return fm;
-    fm = new FlowMedia(this.cols, flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
+    return fm !== null ? fm : this.newFlowMedia(flow);
+  }
+
+  private newFlowMedia(flow: Flow): FlowMedia {
+    const fm = new FlowMedia(this.cols, flow.uid, flow.clientIp, flow.clientPort, flow.serverIp, flow.serverPort);
     flow.mediaState = fm;
     this.live.add(fm);
     return fm;
@@ -284,17 +290,22 @@ export class MediaAnalyzer implements Analyzer {
     if (row >= 0 && ((pt !== 0 && pt !== 8) || (this.cols.i32[row * ROW_I32 + I_STREAM] & SAMPLING) === 0)) {
       analyseRow(this.cols, row, pkt);
       fm.touchRow(row, pkt);
-      return;
-    }
+    } else this.onRtpObject(fm, dir, ssrcBits, buf);
+  }
+
+  /** The packet in this.rtp / this.pkt through the stream objects: a new SSRC, a candidate, a stream buffering or sampling. */
+  private onRtpObject(fm: FlowMedia, dir: 0 | 1, ssrcBits: number, buf: Uint8Array): void {
+    const h = this.rtp;
+    const pkt = this.pkt;
     let s = fm.findStream(dir, ssrcBits);
     if (s === null) {
       if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
       s = this.newCandidate(fm, dir, h.ssrc);
     }
-    s.samplePayload(buf, h.payloadOff, h.payloadLen, pt);
+    s.samplePayload(buf, h.payloadOff, h.payloadLen, pkt.pt);
     const wasAccepted = s.accepted;
     if (s.offer(pkt)) this.onAccepted(fm, s);
-    if (wasAccepted || s.accepted) fm.touch(ctx.ts);
+    if (wasAccepted || s.accepted) fm.touch(pkt.ts);
     fm.cache(dir, s);
   }
 

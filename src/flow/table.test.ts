@@ -286,6 +286,15 @@ describe('eviction', () => {
     expect(ended.filter((x) => x.evicted).length).toBe(2);
   });
 
+  it('reserves rows for maxFlows at once, and small columns after a flush', () => {
+    const capacity = (t: FlowTable) => (t as unknown as { cols: { capacity: number } }).cols.capacity;
+    const t = table({ maxFlows: 5000 });
+    expect(capacity(t)).toBe(5000);
+    expect(capacity(table())).toBe(250_000);
+    t.flush();
+    expect(capacity(t)).toBe(1024);
+  });
+
   it('grows its columns past the rows reserved at first, every flow still found', () => {
     const t = table({ reservedRows: 4, maxFlows: 100, hashMask: 0x7 });
     const flows = Array.from({ length: 50 }, (_, i) => feed(t, udpP('10.0.0.1', 6000 + i, '192.0.2.53', 53), 1)!);

@@ -188,7 +188,7 @@ export class FlowTable {
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
     this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
     this.reservedRows = Math.max(1, Math.min(opts.reservedRows ?? RESERVED_ROWS, this.maxFlows));
-    const rows = Math.min(AFTER_FLUSH_ROWS, this.reservedRows);
+    const rows = this.reservedRows;
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));
@@ -297,7 +297,7 @@ export class FlowTable {
     // arena), and the table starts over with new columns should more packets come.
     for (let s = this.oldest(); s >= 0; s = this.oldest()) this.end(s, true);
     this.fragments.clear();
-    const rows = this.reservedRows;
+    const rows = Math.min(AFTER_FLUSH_ROWS, this.reservedRows);
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
     this.heads = new Int32Array(bucketsFor(rows));

@@ -36,7 +36,6 @@ import {
   U_LAST_FRAME,
   U_META,
   U_PACKETS,
-  U_PORTS,
   U_SERVER4,
   U_WORDS,
   X_EVIDENCE,
@@ -66,8 +65,8 @@ interface FlowExtras {
 const nullable = (v: number): number | null => (v === v ? v : null);
 
 /**
- * Fields are few on purpose (8 bytes each, for every live flow): protocol,
- * ports and flags are read from the row, classification and names are kept
+ * Fields are few on purpose (8 bytes each, for every live flow): the IP
+ * version and flags are read from the row, classification and names are kept
  * with the rarely set extras.
  */
 export class FlowRecord implements Flow {
@@ -91,6 +90,10 @@ export class FlowRecord implements Flow {
     public slot: number,
     /** Creation number: uid "F<id>". */
     readonly id: number,
+    // Read by every analyzer on every packet: plain fields (they are also in the row, where the table matches them).
+    public proto: number,
+    public clientPort: number,
+    public serverPort: number,
   ) {}
 
   release(): void {
@@ -165,36 +168,12 @@ export class FlowRecord implements Flow {
     this.c.g64[this.slot * G_WORDS + i] = v;
   }
 
-  get proto(): number {
-    return this.u(U_META) & 0xff;
-  }
-
-  set proto(v: number) {
-    this.setU(U_META, (this.u(U_META) & ~0xff) | (v & 0xff));
-  }
-
   get ipVersion(): 4 | 6 {
     return (this.u(U_META) & META_IPV6) !== 0 ? 6 : 4;
   }
 
   set ipVersion(v: 4 | 6) {
     this.setMeta(META_IPV6, v === 6);
-  }
-
-  get clientPort(): number {
-    return this.u(U_PORTS) >>> 16;
-  }
-
-  set clientPort(v: number) {
-    this.setU(U_PORTS, ((v & 0xffff) << 16) | (this.u(U_PORTS) & 0xffff));
-  }
-
-  get serverPort(): number {
-    return this.u(U_PORTS) & 0xffff;
-  }
-
-  set serverPort(v: number) {
-    this.setU(U_PORTS, (this.u(U_PORTS) & 0xffff0000) | (v & 0xffff));
   }
 
   get midstream(): boolean {

@@ -413,7 +413,7 @@ export class FlowTable {
     cols.g64[slot * G_WORDS + G_FIRST_TS] = ts;
     cols.f64[slot * F_WORDS + F_LAST_TS] = ts;
 
-    const flow = new FlowRecord(cols, slot, ++this.createdCount);
+    const flow = new FlowRecord(cols, slot, ++this.createdCount, proto, clientPort, serverPort);
     if (len === 4) {
       u[b + U_CLIENT4] = readI32(buf, cOff);
       u[b + U_SERVER4] = readI32(buf, sOff);
@@ -686,7 +686,7 @@ export function newFlow(
   const slot = detachedRows.takeRow();
   const cols = detachedRows.cols;
   const id = /^F\d+$/.test(uid) ? Number(uid.slice(1)) : 0;
-  const flow = new FlowRecord(cols, slot, id);
+  const flow = new FlowRecord(cols, slot, id, proto, clientPort, serverPort);
   if (flow.uid !== uid) flow.uid = uid;
   if (clientAddr.length === 4) {
     cols.i32[slot * U_WORDS + U_CLIENT4] = readI32(clientAddr, 0);

@@ -280,7 +280,12 @@ const L2TP_PORT = 1701;
  * (suricata-verify decode-l2tp-v3-13) and the common default show.
  */
 export function innerPacket(view: PacketView): InnerPacket | null {
-  if (view.ipVersion === 0 || !mayCarryPacket(view) || view.isFragment || view.payloadOff === 0) return null;
+  // Small, so that the engine's per-packet function inlines it; the rest is carriedPacket().
+  return view.ipVersion !== 0 && mayCarryPacket(view) ? carriedPacket(view) : null;
+}
+
+function carriedPacket(view: PacketView): InnerPacket | null {
+  if (view.isFragment || view.payloadOff === 0) return null;
   const buf = view.buf;
   const off = view.payloadOff;
   const len = view.payloadLen;
@@ -315,19 +320,15 @@ export function innerPacket(view: PacketView): InnerPacket | null {
   }
 }
 
+/** 1 for the IP protocols that carry a packet (GRE, IP-in-IP, IPv6-in-IP, L2TPv3), 2 for UDP (L2TP on its port). */
+const CARRIER = new Uint8Array(256);
+CARRIER[IPPROTO_GRE] = CARRIER[IPPROTO_IPIP] = CARRIER[IPPROTO_IPV6] = CARRIER[IPPROTO_L2TP] = 1;
+CARRIER[IPPROTO_UDP] = 2;
+
 /** The protocols and port that can carry a packet: the only ones worth a closer look (nearly every packet is neither). */
 function mayCarryPacket(view: PacketView): boolean {
-  switch (view.proto) {
-    case IPPROTO_GRE:
-    case IPPROTO_IPIP:
-    case IPPROTO_IPV6:
-    case IPPROTO_L2TP:
-      return true;
-    case IPPROTO_UDP:
-      return view.srcPort === L2TP_PORT || view.dstPort === L2TP_PORT;
-    default:
-      return false;
-  }
+  const carrier = CARRIER[view.proto];
+  return carrier === 1 || (carrier === 2 && (view.srcPort === L2TP_PORT || view.dstPort === L2TP_PORT));
 }
 
 function l2tpInner(buf: Uint8Array, off: number, len: number): InnerPacket | null {
@@ -481,17 +482,26 @@ export class TunnelAnalyzer implements Analyzer {
     this.internal = opts.internal ?? null;
   }
 
+  /**
+   * Kept small, so that the engine's per-packet function inlines it: a flow
+   * judged already (nearly every packet) costs a few field reads, not a call.
+   */
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
     if (ctx.depth === 0) {
       this.outerFlow = flow;
       if (ctx.view.mplsCount > 0) this.noteMpls(ctx);
-    } else if (flow && this.outerFlow && !this.innerOf.has(flow) && this.innerOf.size < MAX_PROBES) {
-      this.innerOf.set(flow, this.outerFlow.uid);
-    }
-    if (!flow) return;
-    const held = flow.tunnelProbe as Held;
-    if (held === PROBED) return;
+    } else this.noteInner(flow);
+    if (flow !== null && flow.tunnelProbe !== PROBED) this.probe(ctx, flow);
+  }
+
+  /** A flow inside a tunnel: remember the tunnel's flow. */
+  private noteInner(flow: Flow | null): void {
+    if (flow && this.outerFlow && !this.innerOf.has(flow) && this.innerOf.size < MAX_PROBES) this.innerOf.set(flow, this.outerFlow.uid);
+  }
+
+  private probe(ctx: PacketContext, flow: Flow): void {
+    const held = flow.tunnelProbe as Exclude<Held, typeof PROBED>;
     let probe: Probe;
     if (typeof held === 'object') {
       probe = held;

@@ -137,11 +137,17 @@ export class VdiAnalyzer implements Analyzer {
   private readonly list: VdiDetection[] = [];
   private omitted = 0;
 
+  /**
+   * Kept small, so that the engine's per-packet function inlines it: a flow
+   * judged already (nearly every packet) costs one field read, not a call.
+   */
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
-    if (!flow) return;
-    const held = flow.vdiProbe as Held;
-    if (held === PROBED) return;
+    if (flow !== null && flow.vdiProbe !== PROBED) this.probe(ctx, flow);
+  }
+
+  private probe(ctx: PacketContext, flow: Flow): void {
+    const held = flow.vdiProbe as Exclude<Held, typeof PROBED>;
     const proto = ctx.view.proto;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return;
     let probe: Probe;

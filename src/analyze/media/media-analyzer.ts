@@ -207,12 +207,17 @@ export class MediaAnalyzer implements Analyzer {
     return this.acceptedCount;
   }
 
+  /** Kept small, so that the engine's per-packet function inlines it (a flow that is no media costs no call). */
   onPacket(ctx: PacketContext): void {
-    const view = ctx.view;
     const flow = ctx.flow;
-    if (view.proto !== IPPROTO_UDP || flow === null || view.payloadLen === 0) return;
-    const state = flow.mediaState as MediaSlot;
-    if (state === NOT_MEDIA) return;
+    if (flow !== null && flow.mediaState !== NOT_MEDIA && ctx.view.proto === IPPROTO_UDP) this.onUdp(ctx, flow);
+  }
+
+  private onUdp(ctx: PacketContext, flow: Flow): void {
+    const view = ctx.view;
+    if (view.payloadLen === 0) return;
+    // NOT_MEDIA was ruled out by onPacket.
+    const state = flow.mediaState as FlowMedia | undefined;
     if (state === undefined && (NEVER_MEDIA[flow.serverPort] === 1 || NEVER_MEDIA[flow.clientPort] === 1)) {
       flow.mediaState = NOT_MEDIA;
       return;

@@ -46,10 +46,10 @@ async function flows(): Promise<Run> {
     let classified = 0;
     const table = new FlowTable({
       onNew: (flow) => {
-        flow.dnsName = names.lookup(flow.serverIp, flow.firstTs);
+        flow.dnsName = names.lookupFlow(flow, 'server', flow.firstTs);
       },
       onEnd: (flow) => {
-        flow.dnsName ??= names.lookup(flow.serverIp, flow.firstTs);
+        flow.dnsName ??= names.lookupFlow(flow, 'server', flow.firstTs);
         classifier.classify(flow);
         dns.onFlowEnd(flow);
         if (flow.cls !== null) classified++;

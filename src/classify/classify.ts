@@ -50,7 +50,7 @@ export interface MediaMatch {
 
 /** Name lookups for the originator's address (the engine fills dnsName for the responder's). */
 export interface NameLookup {
-  lookup(ip: string, ts: number): string | null;
+  lookupFlow(flow: Flow, side: 'client' | 'server', ts: number): string | null;
 }
 
 export interface ClassifierOptions {
@@ -222,7 +222,7 @@ export class Classifier {
     if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });
 
     if (this.names && !evidence.some((e) => e.host)) {
-      const clientName = this.names.lookup(flow.clientIp, flow.firstTs);
+      const clientName = this.names.lookupFlow(flow, 'client', flow.firstTs);
       const e = clientName ? this.nameEvidence('dns', clientName, 'client') : null;
       if (e?.host) evidence.push(e);
     }

@@ -1,5 +1,6 @@
 /** The networks that count as "ours" (--internal), like Zeek's Site::local_nets. */
 import { CidrError, CidrSet, parseCidr, parseIp } from '../policy/match.js';
+import { parseIp4 } from '../decode/view.js';
 
 /** RFC 1918, shared address space (RFC 6598), unique local and link-local. */
 export const DEFAULT_INTERNAL: readonly string[] = Object.freeze([
@@ -55,7 +56,7 @@ export class InternalNets {
 
   containsIp(ip: string): boolean {
     // Dotted quads (nearly every call) without parseIp's byte array.
-    const v4 = dottedQuad(ip);
+    const v4 = parseIp4(ip);
     if (v4 >= 0) return this.containsV4(v4);
     const bytes = parseIp(ip);
     return bytes !== null && this.containsBytes(bytes);
@@ -77,32 +78,4 @@ export class InternalNets {
 
 function u32(bytes: Uint8Array, off: number): number {
   return ((bytes[off] << 24) | (bytes[off + 1] << 16) | (bytes[off + 2] << 8) | bytes[off + 3]) >>> 0;
-}
-
-/**
- * A dotted quad (four decimal parts 0–255 without leading zeros, the IPv4 text
- * parseIp accepts) as an unsigned number; -1 for any other text, which is
- * left to parseIp.
- */
-function dottedQuad(text: string): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      dots++;
-      part = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && part === 0) return -1; // leading zero
-      part = part * 10 + (c - 0x30);
-      if (part > 255) return -1;
-      digits++;
-    } else return -1;
-  }
-  return dots === 3 && digits > 0 ? value * 256 + part : -1;
 }

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_NAMES_PER_IP, NameMap, type NameSink } from './names.js';
+import { newFlow } from '../flow/table.js';
+import { makeFlow } from './test-flows.js';
 
 describe('NameMap', () => {
+  it("finds a flow's addresses from their bytes (IPv4) or text (IPv6), as answered in text", () => {
+    const m = new NameMap();
+    m.add('168.86.130.7', 'media.twilio.com', 10, 60);
+    m.add('192.168.1.20', 'laptop.lan', 10, 60);
+    m.add('2001:db8::1', 'v6.example', 10, 60);
+    const v4 = newFlow('F1', 17, 4, Uint8Array.of(192, 168, 1, 20), Uint8Array.of(168, 86, 130, 7), 50000, 443, 11);
+    expect([m.lookupFlow(v4, 'server', 11), m.lookupFlow(v4, 'client', 11)]).toEqual(['media.twilio.com', 'laptop.lan']);
+    const v6 = makeFlow({ proto: 'udp', client: '2001:db8::2', server: '2001:db8::1', serverPort: 443 });
+    expect(m.lookupFlow(v6, 'server', 11)).toBe('v6.example');
+    expect(m.lookupFlow(v6, 'client', 11)).toBeNull();
+  });
+
   it('names a flow only from answers at or before its start', () => {
     const m = new NameMap();
     m.add('3.1.2.3', 'chunderw-vpc-gll.twilio.com.', 10, 60);

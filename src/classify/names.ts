@@ -9,6 +9,10 @@
  * preferring the most recent answer instead.
  */
 
+import { parseIp4 } from '../decode/view.js';
+import type { Flow } from '../flow/flow.js';
+import { FlowRecord } from '../flow/record.js';
+
 /** What the DNS analyzer feeds. */
 export interface NameSink {
   add(ip: string, name: string, ts: number, ttl: number): void;
@@ -27,10 +31,27 @@ export const DEFAULT_MAX_NAME_ENTRIES = 100_000;
 /** Names kept per address (CDNs and round-robin give several); the least recent is dropped. */
 export const MAX_NAMES_PER_IP = 4;
 
+/**
+ * The map key of an address: IPv4 as its 32-bit number (a flow has it without
+ * building text), any other address as its text.
+ */
+export type AddressKey = number | string;
+
+export function addressKey(ip: string): AddressKey {
+  const v4 = parseIp4(ip);
+  return v4 >= 0 ? v4 : ip;
+}
+
+/** The key of a flow's client or server address. */
+export function flowAddressKey(flow: Flow, side: 'client' | 'server'): AddressKey {
+  if (flow instanceof FlowRecord && flow.ipVersion === 4) return side === 'server' ? flow.server4 : flow.client4;
+  return addressKey(side === 'server' ? flow.serverIp : flow.clientIp);
+}
+
 export class NameMap implements NameSink {
   private readonly maxEntries: number;
   /** Map order is recency order: the first key is the least recently used. */
-  private readonly byIp = new Map<string, NameAnswer[]>();
+  private readonly byIp = new Map<AddressKey, NameAnswer[]>();
   private evicted = 0;
 
   constructor(opts: { maxEntries?: number } = {}) {
@@ -47,19 +68,21 @@ export class NameMap implements NameSink {
     return this.byIp.size;
   }
 
-  /** `ip` must be formatted as the flow table formats addresses; names are kept lower case without a trailing dot. */
+  /** Names are kept lower case without a trailing dot. */
   add(ip: string, name: string, ts: number, ttl: number): void {
     const n = normalName(name);
     if (n === '') return;
-    let answers = this.byIp.get(ip);
-    if (answers) this.byIp.delete(ip);
+    const key = addressKey(ip);
+    let answers = this.byIp.get(key);
     let known: NameAnswer | null = null;
-    if (answers)
+    if (answers) {
+      this.byIp.delete(key);
       for (const a of answers)
         if (a.name === n) {
           known = a;
           break;
         }
+    }
     if (known) {
       known.firstTs = Math.min(known.firstTs, ts);
       known.lastTs = Math.max(known.lastTs, ts);
@@ -73,7 +96,7 @@ export class NameMap implements NameSink {
         answers = [...answers, answer];
       }
     }
-    this.byIp.set(ip, answers);
+    this.byIp.set(key, answers!);
     if (this.byIp.size > this.maxEntries) {
       this.byIp.delete(this.byIp.keys().next().value!);
       this.evicted++;
@@ -82,10 +105,19 @@ export class NameMap implements NameSink {
 
   /** The most recently answered name for `ip` at time `ts` (a flow's first packet), or null. */
   lookup(ip: string, ts: number): string | null {
-    const answers = this.byIp.get(ip);
+    return this.lookupKey(addressKey(ip), ts);
+  }
+
+  /** lookup() for a flow's client or server address. */
+  lookupFlow(flow: Flow, side: 'client' | 'server', ts: number): string | null {
+    return this.lookupKey(flowAddressKey(flow, side), ts);
+  }
+
+  private lookupKey(key: AddressKey, ts: number): string | null {
+    const answers = this.byIp.get(key);
     if (!answers) return null;
-    this.byIp.delete(ip);
-    this.byIp.set(ip, answers);
+    this.byIp.delete(key);
+    this.byIp.set(key, answers);
     // As if scanning lookupAll's list (first answer first) for the greatest t, without building it: once per flow.
     let best: NameAnswer | null = null;
     let bestTs = -Infinity;
@@ -103,10 +135,11 @@ export class NameMap implements NameSink {
 
   /** Every name answered for `ip` at or before `ts`, in order of first answer. Counts as a use for the LRU. */
   lookupAll(ip: string, ts: number): NameAnswer[] {
-    const answers = this.byIp.get(ip);
+    const key = addressKey(ip);
+    const answers = this.byIp.get(key);
     if (!answers) return [];
-    this.byIp.delete(ip);
-    this.byIp.set(ip, answers);
+    this.byIp.delete(key);
+    this.byIp.set(key, answers);
     return answers
       .filter((a) => a.firstTs <= ts)
       .sort((a, b) => a.firstTs - b.firstTs)

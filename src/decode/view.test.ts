@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatIp4 } from './view.js';
+import { formatIp, formatIp4, parseIp4 } from './view.js';
 
 describe('formatIp4 / formatIp', () => {
   it('prints every octet width without leading zeros, from a number or bytes', () => {
@@ -26,5 +26,15 @@ describe('formatIp4 / formatIp', () => {
     b[3] = 0xb8;
     b[15] = 1;
     expect(formatIp(b, 0, 16)).toBe('2001:db8::1');
+  });
+});
+
+describe('parseIp4', () => {
+  it('reads canonical dotted quads and refuses every other text', () => {
+    expect(parseIp4('0.0.0.0')).toBe(0);
+    expect(parseIp4('10.1.2.15')).toBe(0x0a01020f);
+    expect(parseIp4('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.256', '1..2.3', '1.2.3.4 ', '::1', '1.2.3.a', '1.2.3.', '.1.2.3', '1000.2.3.4'])
+      expect(parseIp4(bad), bad).toBe(-1);
   });
 });

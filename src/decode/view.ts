@@ -229,6 +229,33 @@ export class PacketView {
 const ipChars: number[] = [];
 
 /**
+ * A dotted quad as formatIp4 writes it (four decimal parts 0–255 without
+ * leading zeros) as an unsigned number; -1 for any other text.
+ */
+export function parseIp4(text: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      dots++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 0x30);
+      if (part > 255) return -1;
+      digits++;
+    } else return -1;
+  }
+  return dots === 3 && digits > 0 ? value * 256 + part : -1;
+}
+
+/**
  * Dotted quad of an IPv4 address given as a 32-bit number. Built from char
  * codes so the result is one flat string: a template literal would leave a
  * tree of cons strings (~100 bytes more) in every flow and report that keeps it.

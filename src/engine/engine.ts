@@ -123,13 +123,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const nrb = new NameMap({ maxEntries: 10_000 });
   const nameFor = (flow: Flow): void => {
     if (flow.dnsName) return;
-    const n = names.lookup(flow.serverIp, flow.firstTs);
+    const n = names.lookupFlow(flow, 'server', flow.firstTs);
     if (n) {
       flow.dnsName = n;
       flow.dnsNameSource = 'dns';
       return;
     }
-    const r = nrb.lookup(flow.serverIp, Infinity);
+    const r = nrb.lookupFlow(flow, 'server', Infinity);
     if (r) {
       flow.dnsName = r;
       flow.dnsNameSource = 'nrb';

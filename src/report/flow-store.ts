@@ -8,7 +8,7 @@
  * (flow table, analyzers) has become garbage.
  */
 import { protoName, type Flow } from '../flow/flow.js';
-import { formatIp4 } from '../decode/view.js';
+import { formatIp4, parseIp4 } from '../decode/view.js';
 import type { ClassifiedBy, FlowClass, ReportFlow } from './schema.js';
 import { isoTime, round, sanitizeName, sanitizeNote } from './build.js';
 
@@ -179,7 +179,7 @@ export class ReportFlowStore {
 
   /** A dotted quad as a number when formatting the number gives the same text back, else the text. */
   private putIp(c: RowChunk, ip: string, numWord: number, refWord: number): void {
-    const n = dottedQuad(ip);
+    const n = parseIp4(ip);
     c.u32[numWord] = n < 0 ? 0 : n;
     c.refs[refWord] = n < 0 ? this.text(ip) : 0;
   }
@@ -285,32 +285,4 @@ export function flowNumber(uid: string): number {
     n = n * 10 + d;
   }
   return n <= 0xffffffff ? n : -1;
-}
-
-/** A canonical dotted quad ("10.0.0.1": four decimal octets, no leading zeros) as an unsigned number, else -1. */
-export function dottedQuad(ip: string): number {
-  const len = ip.length;
-  if (len < 7 || len > 15) return -1;
-  let n = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < len; i++) {
-    const c = ip.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      n = n * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else {
-      const d = c - 48;
-      if (d < 0 || d > 9 || (digits === 1 && octet === 0)) return -1;
-      octet = octet * 10 + d;
-      if (octet > 255) return -1;
-      digits++;
-    }
-  }
-  if (digits === 0 || dots !== 3) return -1;
-  return n * 256 + octet;
 }

@@ -7,6 +7,7 @@
  *   32/128 bits and returns a shared array (no allocation).
  */
 import ipaddr from 'ipaddr.js';
+import { parseIp4 } from '../decode/view.js';
 
 // ---------------------------------------------------------------- addresses
 
@@ -47,27 +48,8 @@ export function parseIp(text: string): Uint8Array | null {
  * times per flow and ipaddr.js's regular expressions were a visible cost.
  */
 function parseDottedQuad(text: string): Uint8Array | null {
-  const out = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e) {
-      if (digits === 0 || part === 3) return null;
-      out[part++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && value === 0) return null; // leading zero
-      value = value * 10 + (c - 0x30);
-      if (value > 255) return null;
-      digits++;
-    } else return null;
-  }
-  if (part !== 3 || digits === 0) return null;
-  out[3] = value;
-  return out;
+  const v = parseIp4(text);
+  return v < 0 ? null : Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
 }
 
 /** Parse "a.b.c.d/n" or "v6/n"; throws CidrError. With `allowBare`, an address alone is a host route. */

@@ -21,6 +21,18 @@ import {
 
 const PENDING_MAX = 16;
 const TIMEOUT_S = 5;
+// Words of a pending slot: the 96-bit transaction id, the request time, and S_FLAGS.
+const S_TX0 = 0;
+const S_TX1 = 1;
+const S_TX2 = 2;
+const S_SENT_TS = 3;
+const S_FLAGS = 4;
+const S_WORDS = 5;
+// Bits of S_FLAGS (0: a free slot).
+const USED = 1;
+const RETRANSMITTED = 2;
+/** Set when the request was sent by the server side (dir 1). */
+const SENT_BY_SERVER = 4;
 
 function u32(buf: Uint8Array, off: number): number {
   return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
@@ -34,13 +46,8 @@ export interface RttStats {
 }
 
 export class StunTransactions {
-  private readonly tx0 = new Uint32Array(PENDING_MAX);
-  private readonly tx1 = new Uint32Array(PENDING_MAX);
-  private readonly tx2 = new Uint32Array(PENDING_MAX);
-  private readonly sentTs = new Float64Array(PENDING_MAX);
-  private readonly sentDir = new Uint8Array(PENDING_MAX);
-  private readonly retransmitted = new Uint8Array(PENDING_MAX);
-  private readonly used = new Uint8Array(PENDING_MAX);
+  /** Pending requests, S_WORDS per slot (one typed array per flow, not one per field). */
+  private readonly pending = new Float64Array(PENDING_MAX * S_WORDS);
 
   requests = 0;
   responses = 0;
@@ -58,7 +65,8 @@ export class StunTransactions {
   /** XOR-MAPPED-ADDRESS reported to each side (index = direction the request was sent in). */
   readonly mapped: [string | null, string | null] = [null, null];
   readonly mappedPort: [number, number] = [0, 0];
-  private readonly mappedRaw = [new Uint8Array(16), new Uint8Array(16)];
+  /** The addresses behind `mapped`, 16 bytes per side. */
+  private readonly mappedRaw = new Uint8Array(32);
   private readonly mappedFamily: [number, number] = [0, 0];
 
   /** Feed one parsed STUN message (buf is the buffer it was parsed from). */
@@ -82,7 +90,7 @@ export class StunTransactions {
       if (m.cls === STUN_CLASS_SUCCESS && m.xorMapped.family !== 0) {
         // Responses recur every few seconds: text is built only when the address changes.
         if (!this.sameMapped(requester, m)) {
-          this.mappedRaw[requester].set(m.xorMapped.addr);
+          this.mappedRaw.set(m.xorMapped.addr, requester * 16);
           this.mappedFamily[requester] = m.xorMapped.family;
           this.mapped[requester] = stunAddressText(m.xorMapped);
         }
@@ -93,56 +101,62 @@ export class StunTransactions {
 
   private sameMapped(side: 0 | 1, m: StunMessage): boolean {
     if (this.mappedFamily[side] !== m.xorMapped.family) return false;
-    const raw = this.mappedRaw[side];
+    const raw = this.mappedRaw;
     const n = m.xorMapped.family === 4 ? 4 : 16;
-    for (let i = 0; i < n; i++) if (raw[i] !== m.xorMapped.addr[i]) return false;
+    for (let i = 0; i < n; i++) if (raw[side * 16 + i] !== m.xorMapped.addr[i]) return false;
     return true;
   }
 
   private find(a: number, b: number, c: number): number {
+    const p = this.pending;
     for (let i = 0; i < PENDING_MAX; i++) {
-      if (this.used[i] && this.tx0[i] === a && this.tx1[i] === b && this.tx2[i] === c) return i;
+      const at = i * S_WORDS;
+      if (p[at + S_FLAGS] !== 0 && p[at + S_TX0] === a && p[at + S_TX1] === b && p[at + S_TX2] === c) return i;
     }
     return -1;
   }
 
   private onRequest(a: number, b: number, c: number, dir: 0 | 1, ts: number): void {
+    const p = this.pending;
     const found = this.find(a, b, c);
     if (found >= 0) {
-      this.retransmitted[found] = 1;
+      p[found * S_WORDS + S_FLAGS] |= RETRANSMITTED;
       this.retransmissions++;
       return;
     }
     let slot = -1;
     let oldest = -1;
     for (let i = 0; i < PENDING_MAX; i++) {
-      if (this.used[i] && ts - this.sentTs[i] > TIMEOUT_S) {
-        this.used[i] = 0;
+      const at = i * S_WORDS;
+      if (p[at + S_FLAGS] !== 0 && ts - p[at + S_SENT_TS] > TIMEOUT_S) {
+        p[at + S_FLAGS] = 0;
         this.timeouts++;
       }
-      if (!this.used[i]) {
+      if (p[at + S_FLAGS] === 0) {
         if (slot < 0) slot = i;
-      } else if (oldest < 0 || this.sentTs[i] < this.sentTs[oldest]) oldest = i;
+      } else if (oldest < 0 || p[at + S_SENT_TS] < p[oldest * S_WORDS + S_SENT_TS]) oldest = i;
     }
     if (slot < 0) {
       slot = oldest;
       this.timeouts++;
     }
-    this.used[slot] = 1;
-    this.tx0[slot] = a;
-    this.tx1[slot] = b;
-    this.tx2[slot] = c;
-    this.sentTs[slot] = ts;
-    this.sentDir[slot] = dir;
-    this.retransmitted[slot] = 0;
+    const at = slot * S_WORDS;
+    p[at + S_TX0] = a;
+    p[at + S_TX1] = b;
+    p[at + S_TX2] = c;
+    p[at + S_SENT_TS] = ts;
+    p[at + S_FLAGS] = dir === 1 ? USED | SENT_BY_SERVER : USED;
   }
 
   private onResponse(a: number, b: number, c: number, dir: 0 | 1, ts: number): void {
     const i = this.find(a, b, c);
-    if (i < 0 || this.sentDir[i] === dir) return;
-    this.used[i] = 0;
-    const rtt = ts - this.sentTs[i];
-    if (this.retransmitted[i] || rtt > TIMEOUT_S || rtt < 0) return;
+    if (i < 0) return;
+    const at = i * S_WORDS;
+    const flags = this.pending[at + S_FLAGS];
+    if (((flags & SENT_BY_SERVER) !== 0 ? 1 : 0) === dir) return;
+    this.pending[at + S_FLAGS] = 0;
+    const rtt = ts - this.pending[at + S_SENT_TS];
+    if ((flags & RETRANSMITTED) !== 0 || rtt > TIMEOUT_S || rtt < 0) return;
     const ms = rtt * 1000;
     this.rttSamples++;
     this.rttSum += ms;

@@ -97,6 +97,11 @@ interface DtlsState {
 /** Marks a flow that needs no more work. */
 const DONE = Symbol('done');
 
+/** The first byte of a plaintext DTLS record (content type 20–25), which looksLikeDtlsRecord() checks first. */
+function mayStartDtls(b: number): boolean {
+  return b >= 20 && b <= 25;
+}
+
 export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   readonly name = 'tls';
   private readonly reassembler: PrefixReassembler;
@@ -122,10 +127,20 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     return this.reassembler.evictions;
   }
 
-  /** Kept small, so that the engine's per-packet function inlines it: a finished flow costs one field read, not a call. */
+  /**
+   * Kept small, so that the engine's per-packet function inlines it: a
+   * finished flow, or a UDP datagram of a flow not (yet) DTLS that does not
+   * start with a DTLS record's content type (RTP, nearly every packet), costs
+   * a field read and a byte test, not a call.
+   */
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
-    if (flow !== null && flow.tlsState !== DONE) this.onFlowPacket(ctx, flow);
+    if (flow === null) return;
+    const st = flow.tlsState;
+    if (st === DONE) return;
+    const view = ctx.view;
+    if (st === undefined && view.proto === IPPROTO_UDP && !mayStartDtls(view.buf[view.payloadOff])) return;
+    this.onFlowPacket(ctx, flow);
   }
 
   private onFlowPacket(ctx: PacketContext, flow: Flow): void {

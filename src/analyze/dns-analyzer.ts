@@ -167,8 +167,12 @@ export class DnsAnalyzer implements Analyzer {
 
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
+    if (flow !== null && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT)) this.onDnsPacket(ctx, flow);
+  }
+
+  /** Out of onPacket, which the engine inlines: packets of port-53 flows only. */
+  private onDnsPacket(ctx: PacketContext, flow: Flow): void {
     const view = ctx.view;
-    if (!flow || (flow.serverPort !== DNS_PORT && flow.clientPort !== DNS_PORT)) return;
     if (view.fragOffset > 0) return; // a later IP fragment: no DNS header here
     if (flow.proto === IPPROTO_UDP) {
       if (view.payloadLen === 0) return;

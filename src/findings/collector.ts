@@ -186,8 +186,12 @@ export class FindingsCollector implements Analyzer {
     const ts = ctx.ts;
     if (ts < this.spanFirst) this.spanFirst = ts;
     if (ts > this.spanLast) this.spanLast = ts;
+    if (this.ev.checksumPackets < CHECKSUM_SAMPLE) this.sampleChecksum(ctx);
+  }
+
+  /** Out of onPacket, which the engine inlines: the first CHECKSUM_SAMPLE packets only. */
+  private sampleChecksum(ctx: PacketContext): void {
     const ev = this.ev;
-    if (ev.checksumPackets >= CHECKSUM_SAMPLE) return;
     const view = ctx.view;
     if (view.proto !== IPPROTO_TCP && view.proto !== IPPROTO_UDP) return;
     const ok = verifyTransportChecksum(view);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addrEquals, combineHash, endpointHash, flowHash, HASH_MASK } from './hash.js';
+import { addrEquals, combineHash, endpointHash, endpointHash4, flowHash, flowHash4, HASH_MASK } from './hash.js';
+import { seededRandom } from '../synth/random.js';
 import { ipBytes } from '../synth/packets.js';
 
 /** Address bytes of a and b side by side in one buffer: a at 0, b at len. */
@@ -65,5 +66,20 @@ describe('addrEquals', () => {
     const { buf, len } = pair('10.0.0.1', '192.0.2.10');
     expect(addrEquals(buf, len, Uint8Array.from([192, 0, 2, 10]))).toBe(true);
     expect(addrEquals(buf, 0, Uint8Array.from([192, 0, 2, 10]))).toBe(false);
+  });
+});
+
+describe('flowHash4', () => {
+  it('is combineHash of the two endpointHash4s, symmetric, within HASH_MASK', () => {
+    const rand = seededRandom(7);
+    const u32 = () => Math.floor(rand() * 0x100000000) | 0;
+    for (let i = 0; i < 1000; i++) {
+      const [a, b, seed] = [u32(), u32(), u32() >>> 0];
+      const [ap, bp, proto] = [Math.floor(rand() * 65536), Math.floor(rand() * 65536), rand() < 0.5 ? 6 : 17];
+      const h = flowHash4(proto, a, ap, b, bp, seed);
+      expect(h).toBe(combineHash(endpointHash4(a, ap, seed), endpointHash4(b, bp, seed), proto));
+      expect(flowHash4(proto, b, bp, a, ap, seed)).toBe(h);
+      expect(h & ~HASH_MASK).toBe(0);
+    }
   });
 });

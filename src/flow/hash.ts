@@ -30,6 +30,31 @@ export function endpointHash4(addr: number, port: number, seed: number): number 
   return h ^ (h >>> 13);
 }
 
+/**
+ * combineHash(endpointHash4(a), endpointHash4(b), proto) in one function, for
+ * the flow table's per-packet lookup (one call instead of three).
+ */
+export function flowHash4(proto: number, a4: number, aPort: number, b4: number, bPort: number, seed: number): number {
+  let ha = Math.imul(a4 ^ seed, 0x9e3779b1);
+  ha ^= ha >>> 15;
+  ha = Math.imul(ha ^ aPort, 0x85ebca6b);
+  ha ^= ha >>> 13;
+  let hb = Math.imul(b4 ^ seed, 0x9e3779b1);
+  hb ^= hb >>> 15;
+  hb = Math.imul(hb ^ bPort, 0x85ebca6b);
+  hb ^= hb >>> 13;
+  const lo = ha < hb ? ha : hb;
+  const hi = ha < hb ? hb : ha;
+  let h = Math.imul(lo ^ proto, 0x01000193);
+  h = Math.imul(h ^ hi, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h & 0x3fffffff;
+}
+
 /** Combine two endpoint hashes and the protocol, independent of endpoint order. */
 export function combineHash(ha: number, hb: number, proto: number): number {
   const lo = ha < hb ? ha : hb;

@@ -10,7 +10,7 @@
  */
 import { MAX_EVIDENCE_FRAMES, type Flow, type IcmpErrorEvent } from './flow.js';
 import { FlowRecord, readI32 } from './record.js';
-import { endpointHash, endpointHash4, combineHash, HASH_MASK } from './hash.js';
+import { endpointHash, combineHash, flowHash4, HASH_MASK } from './hash.js';
 import { tcpFinished, tcpIsn, tcpPacket } from './tcp-state.js';
 import {
   detachedRows,
@@ -216,6 +216,9 @@ export class FlowTable {
    * name) and IP packets whose TCP/UDP header could not be decoded. Sets this.dir.
    */
   update(view: PacketView, ts: number, frame: number, wireLen: number): Flow | null {
+    // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
+    // module constant at every use; table.test.ts checks these match columns.ts.
+    const F_WORDS = 8, F_ACTIVE = 0, U_WORDS = 16, U_META = 2, META_CLASS_SHIFT = 10, IPPROTO_UDP = 17, IPPROTO_TCP = 6, TCP_SYN = 2;
     if (view.ipVersion === 0) return null;
     if (ts > this.maxTs) this.maxTs = ts;
     if (++this.packetsSinceExpiry >= EXPIRY_EVERY_PACKETS || this.maxTs >= this.nextExpiryTs) this.expireIdle();
@@ -224,11 +227,15 @@ export class FlowTable {
     if (view.addrLen === 4 && (proto === IPPROTO_UDP || proto === IPPROTO_TCP) && !view.isFragment && !view.icmpInner && hasPorts(view)) {
       const sport = view.srcPort;
       const dport = view.dstPort;
-      const src4 = readI32(view.buf, view.srcOff);
-      const dst4 = readI32(view.buf, view.dstOff);
-      const slot = this.find4(this.hashOf4(proto, src4, sport, dst4, dport), proto, src4, dst4, sport, dport);
-      if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[this.classOf(slot)] && (view.tcpFlags & TCP_SYN) === 0) {
-        this.touch(slot);
+      const buf = view.buf;
+      const s = view.srcOff;
+      const d = view.dstOff;
+      const src4 = (buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3];
+      const dst4 = (buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3];
+      const slot = this.find4(flowHash4(proto, src4, sport, dst4, dport, this.seed) & this.mask, proto, src4, dst4, sport, dport);
+      const cls = slot >= 0 ? (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & 3 : 0;
+      if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[cls] && (view.tcpFlags & TCP_SYN) === 0) {
+        this.touch(slot, cls);
         const flow = this.records[slot]!;
         this.count(slot, flow, view, ts, frame, wireLen);
         return flow;
@@ -284,7 +291,7 @@ export class FlowTable {
         return flow;
       }
     }
-    this.touch(slot);
+    this.touch(slot, this.classOf(slot));
     const flow = this.records[slot]!;
     this.count(slot, flow, view, ts, frame, wireLen);
     this.noteFirstFragment(flow, view);
@@ -312,12 +319,8 @@ export class FlowTable {
   }
 
   private hashOf(proto: number, buf: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, len: number): number {
-    if (len === 4) return this.hashOf4(proto, readI32(buf, aOff), aPort, readI32(buf, bOff), bPort);
+    if (len === 4) return flowHash4(proto, readI32(buf, aOff), aPort, readI32(buf, bOff), bPort, this.seed) & this.mask;
     return combineHash(endpointHash(buf, aOff, len, aPort, this.seed), endpointHash(buf, bOff, len, bPort, this.seed), proto) & this.mask;
-  }
-
-  private hashOf4(proto: number, a4: number, aPort: number, b4: number, bPort: number): number {
-    return combineHash(endpointHash4(a4, aPort, this.seed), endpointHash4(b4, bPort, this.seed), proto) & this.mask;
   }
 
   /** The row of a 5-tuple with hash `key`, or -1; sets foundDir. */
@@ -329,6 +332,9 @@ export class FlowTable {
 
   /** find() for IPv4 addresses as signed 32-bit numbers: small enough for V8 to inline into update's fast path. */
   private find4(key: number, proto: number, src4: number, dst4: number, sport: number, dport: number): number {
+    // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
+    // module constant at every use; table.test.ts checks these match columns.ts.
+    const U_WORDS = 16, U_KEY = 0, U_CHAIN = 1, U_META = 2, U_PORTS = 3, U_CLIENT4 = 4, U_SERVER4 = 5, META_IPV6 = 0x100;
     const u = this.cols.i32;
     const fwd = (sport << 16) | dport;
     const rev = (dport << 16) | sport;
@@ -475,6 +481,11 @@ export class FlowTable {
 
   /** Count one packet into a flow (direction = this.foundDir). */
   private count(slot: number, flow: FlowRecord, view: PacketView, ts: number, frame: number, wireLen: number): void {
+    // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
+    // module constant at every use; table.test.ts checks these match columns.ts.
+    const U_WORDS = 16, U_META = 2, U_PACKETS = 6, U_LAST_FRAME = 8, U_EVIDENCE_COUNT = 9, META_TCP_TRACKED = 0x200;
+    const F_WORDS = 8, F_ACTIVE = 0, F_LAST_TS = 1, F_DIR_FIRST_TS = 2, F_BYTES = 4, F_PAYLOAD = 6, X_WORDS = 36, X_EVIDENCE = 0;
+    const FIRST_EVIDENCE_FRAMES = 8, MAX_EVIDENCE_FRAMES = 16, TCP_SYN_FIN_RST = 7;
     const dir = this.foundDir;
     this.dir = dir;
     // Signed view: counters and frame numbers stay small integers (readers use the unsigned view).
@@ -491,7 +502,7 @@ export class FlowTable {
     if (f[fb + F_DIR_FIRST_TS + dir] !== f[fb + F_DIR_FIRST_TS + dir]) f[fb + F_DIR_FIRST_TS + dir] = ts;
     const tracked = (u[b + U_META] & META_TCP_TRACKED) !== 0;
     const n = u[b + U_EVIDENCE_COUNT];
-    if (n < FIRST_EVIDENCE_FRAMES || (n < MAX_EVIDENCE_FRAMES && tracked && (view.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0)) {
+    if (n < FIRST_EVIDENCE_FRAMES || (n < MAX_EVIDENCE_FRAMES && tracked && (view.tcpFlags & TCP_SYN_FIN_RST) !== 0)) {
       this.cols.x32[slot * X_WORDS + X_EVIDENCE + n] = frame;
       u[b + U_EVIDENCE_COUNT] = n + 1;
     }
@@ -525,8 +536,7 @@ export class FlowTable {
   }
 
   /** Move a flow to the most recently active end of its list. */
-  private touch(slot: number): void {
-    const cls = this.classOf(slot);
+  private touch(slot: number, cls: number): void {
     if (this.lruTail[cls] === slot + 1) return;
     this.lruRemove(slot, cls);
     this.lruPush(slot, cls);

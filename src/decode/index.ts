@@ -58,7 +58,9 @@ export function decodePacket(view: PacketView, data: Uint8Array, linkType: numbe
   if (end > data.length) end = data.length;
   view.reset(data, linkType, end);
   let off: number;
-  switch (linkType) {
+  // Literals on the per-packet path: Node 20 loads and hole-checks a module constant at every use.
+  if (linkType === 1 /* LINKTYPE_ETHERNET */) off = decodeEthernet(view, data, start, end);
+  else switch (linkType) {
     case LINKTYPE_ETHERNET:
       off = decodeEthernet(view, data, start, end);
       break;
@@ -137,8 +139,8 @@ export function decodeAt(view: PacketView, data: Uint8Array, off: number, end: n
 
 function decodeNetwork(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   let l4: number;
-  if (view.etherType === ETHERTYPE_IPV4) l4 = decodeIpv4(view, buf, off, end);
-  else if (view.etherType === ETHERTYPE_IPV6) l4 = decodeIpv6(view, buf, off, end);
+  if (view.etherType === 0x0800 /* ETHERTYPE_IPV4 */) l4 = decodeIpv4(view, buf, off, end);
+  else if (view.etherType === 0x86dd /* ETHERTYPE_IPV6 */) l4 = decodeIpv6(view, buf, off, end);
   else return;
   if (l4 < 0) return;
   const l4End = ipEnd(view, end);
@@ -147,13 +149,10 @@ function decodeNetwork(view: PacketView, buf: Uint8Array, off: number, end: numb
     setPayload(view, l4, l4End);
     return;
   }
-  switch (view.proto) {
-    case IPPROTO_TCP:
-      decodeTcp(view, buf, l4, l4End);
-      break;
-    case IPPROTO_UDP:
-      decodeUdp(view, buf, l4, l4End);
-      break;
+  const proto = view.proto;
+  if (proto === 17 /* IPPROTO_UDP */) decodeUdp(view, buf, l4, l4End);
+  else if (proto === 6 /* IPPROTO_TCP */) decodeTcp(view, buf, l4, l4End);
+  else switch (proto) {
     case IPPROTO_ICMP:
       decodeIcmp(view, buf, l4, l4End, false);
       break;

@@ -105,14 +105,14 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
   if (hl < 20) return fail(view, 'ip-bad-header-length');
   if (off + hl > end) return fail(view, 'ip-truncated');
   view.ipHeaderLen = hl;
-  let total = be16(buf, off + 2);
+  let total = (buf[off + 2] << 8) | buf[off + 3];
   // Total length 0 comes from TCP segmentation offload: trust the capture (as Wireshark does).
   if (total === 0) total = end - off;
   else if (total < hl) return fail(view, 'ip-bad-total-length');
   view.ipTotalLen = total;
   if (off + total > end) view.truncated = true;
-  view.ipId = be16(buf, off + 4);
-  const offFlags = be16(buf, off + 6);
+  view.ipId = (buf[off + 4] << 8) | buf[off + 5];
+  const offFlags = (buf[off + 6] << 8) | buf[off + 7];
   view.dontFragment = (offFlags & 0x4000) !== 0;
   view.moreFragments = (offFlags & 0x2000) !== 0;
   view.fragOffset = (offFlags & 0x1fff) * 8;
@@ -124,7 +124,7 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
   view.ipChecksumOk = ipv4HeaderChecksumOk(buf, off, hl);
   const proto = buf[off + 9];
   view.proto = proto;
-  if (proto !== IPPROTO_AH || view.fragOffset > 0) return off + hl;
+  if (proto !== 51 /* IPPROTO_AH */ || view.fragOffset > 0) return off + hl;
   walkExtensions(buf, off + hl, ipEnd(view, end), proto, false);
   view.proto = ext.proto;
   if (ext.error !== null) return fail(view, ext.error);

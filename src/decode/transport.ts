@@ -14,8 +14,9 @@ const TCP_OPT_MSS = 2;
 /** Set ports when the first four bytes are there, even if the rest is cut (as Wireshark shows them). */
 function ports(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   if (off + 4 > end) return;
-  view.srcPort = be16(buf, off);
-  view.dstPort = be16(buf, off + 2);
+  // Inline reads: an imported function is loaded and hole-checked at every call (Node 20).
+  view.srcPort = (buf[off] << 8) | buf[off + 1];
+  view.dstPort = (buf[off + 2] << 8) | buf[off + 3];
 }
 
 /** Payload from `off`: captured up to `end`, on the wire up to the IP header's length. */
@@ -38,7 +39,7 @@ export function decodeTcp(view: PacketView, buf: Uint8Array, off: number, end: n
   view.tcpSeq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
   view.tcpAck = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
   view.tcpFlags = buf[off + 13];
-  view.tcpWindow = be16(buf, off + 14);
+  view.tcpWindow = (buf[off + 14] << 8) | buf[off + 15];
   if (hl < 20 || off + hl > view.ipOff + view.ipTotalLen) {
     fail(view, 'tcp-bad-offset');
     return;
@@ -81,7 +82,7 @@ export function decodeUdp(view: PacketView, buf: Uint8Array, off: number, end: n
     fail(view, 'udp-truncated');
     return;
   }
-  const len = be16(buf, off + 4);
+  const len = (buf[off + 4] << 8) | buf[off + 5];
   view.udpLen = len;
   const ipPayloadLen = view.ipOff + view.ipTotalLen - off;
   if (view.isFragment) {

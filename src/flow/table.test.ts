@@ -425,7 +425,7 @@ describe('hot path literals', () => {
   it('repeat the row layout of columns.ts exactly', () => {
     const source = readFileSync(new URL('./table.ts', import.meta.url), 'utf8');
     const layout = columns as unknown as Record<string, number>;
-    const named = { ...layout, FIRST_EVIDENCE_FRAMES: MAX_EVIDENCE_FRAMES / 2, MAX_EVIDENCE_FRAMES, IPPROTO_UDP: 17, IPPROTO_TCP: 6, TCP_SYN: 2, TCP_SYN_FIN_RST: 7 };
+    const named: Record<string, number> = { ...layout, FIRST_EVIDENCE_FRAMES: MAX_EVIDENCE_FRAMES / 2, MAX_EVIDENCE_FRAMES, IPPROTO_UDP: 17, IPPROTO_TCP: 6, TCP_SYN: 2, TCP_SYN_FIN_RST: 7 };
     const literals = [...source.matchAll(/\b([A-Z][A-Z0-9_]*) = (0x[0-9a-f]+|\d+)[,;]/g)].filter(([, name]) => name in named);
     expect(literals.length).toBeGreaterThan(20);
     for (const [, name, value] of literals) expect([name, Number(value)]).toEqual([name, named[name]]);

@@ -1,23 +1,8 @@
 /** Internet checksums (RFC 1071): IPv4 header, and TCP/UDP over the pseudo-header. */
 import { IPPROTO_TCP, IPPROTO_UDP, type PacketView } from './view.js';
+import { fold, sumWords } from './inet-sum.js';
 
-/** One's-complement sum of big-endian 16-bit words in buf[off, off + len), not folded. */
-function sumWords(buf: Uint8Array, off: number, len: number, sum: number): number {
-  const last = off + (len & ~1);
-  for (let i = off; i < last; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  if (len & 1) sum += buf[last] << 8;
-  return sum;
-}
-
-/** Sums here stay below 2^32 (at most 32768 words of 0xffff plus the pseudo-header), so >>> is safe. */
-function fold(sum: number): number {
-  sum = (sum & 0xffff) + (sum >>> 16);
-  return (sum & 0xffff) + (sum >>> 16);
-}
-
-export function ipv4HeaderChecksumOk(buf: Uint8Array, off: number, headerLen: number): boolean {
-  return fold(sumWords(buf, off, headerLen, 0)) === 0xffff;
-}
+export { ipv4HeaderChecksumOk } from './inet-sum.js';
 
 /**
  * Verify the TCP or UDP checksum of a decoded packet. Not called per packet:

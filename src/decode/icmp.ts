@@ -23,6 +23,7 @@ function isIcmpv6Error(type: number): boolean {
 }
 
 export function decodeIcmp(view: PacketView, buf: Uint8Array, off: number, end: number, v6: boolean): void {
+  view.icmpOrTunnel = true;
   view.l4Off = off;
   if (off + 2 <= end) {
     view.icmpType = buf[off];

@@ -64,6 +64,24 @@ describe('decodePacket', () => {
     expect(scalars(view)).toEqual(scalars(fresh));
   });
 
+  it('clears ICMP and tunnel fields after a packet that set them', () => {
+    const icmpError = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, concat(Uint8Array.of(3, 3, 0, 0, 0, 0, 0, 0), ipv4({ src: '10.0.0.2', dst: '10.0.0.1', proto: 17 }, udp(9, 10, new Uint8Array(0))))), 0x0800);
+    const gre = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 47 }, concat(Uint8Array.of(0x20, 0, 0x08, 0, 0, 0, 0, 42), new Uint8Array(20))), 0x0800);
+    const esp = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 50 }, Uint8Array.of(0, 0, 1, 0, 0, 0, 0, 9, 1, 2, 3, 4)), 0x0800);
+    const plain = udpPacket('10.0.0.1', 5060, '10.0.0.2', 5060, new Uint8Array(16));
+    const fresh = new PacketView();
+    decodePacket(fresh, plain, 1);
+    const scalars = (v: PacketView) => Object.entries(v).filter(([, x]) => !ArrayBuffer.isView(x) || x === v.buf);
+    for (const before of [icmpError, gre, esp]) {
+      decodePacket(view, before, 1);
+      expect(view.icmpOrTunnel).toBe(true);
+      decodePacket(view, plain, 1);
+      expect(scalars(view)).toEqual(scalars(fresh));
+    }
+    decodePacket(view, gre, 1);
+    expect([view.greKey, view.greProto]).toEqual([42, 0x0800]);
+  });
+
   it('decodes a packet in place inside a bigger buffer: offsets shift, bytes past its end are ignored', () => {
     const pkt = tcpPacket('10.0.0.1', '10.0.0.2', { sport: 51515, dport: 443, flags: 'PA', seq: 7 }, new Uint8Array(40).fill(0xaa));
     const alone = new PacketView();

@@ -9,7 +9,6 @@
  * view.truncated.
  */
 import { be16 } from './be.js';
-import { ipv4HeaderChecksumOk } from './checksum.js';
 import { fail } from './link.js';
 import { IPPROTO_AH, type MalformedReason, type PacketView } from './view.js';
 
@@ -121,7 +120,7 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
   view.addrLen = 4;
   view.srcOff = off + 12;
   view.dstOff = off + 16;
-  view.ipChecksumOk = ipv4HeaderChecksumOk(buf, off, hl);
+  view.ip4HeaderDecoded = true;
   const proto = buf[off + 9];
   view.proto = proto;
   if (proto !== 51 /* IPPROTO_AH */ || view.fragOffset > 0) return off + hl;

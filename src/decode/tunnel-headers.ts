@@ -10,6 +10,7 @@ import { setPayload } from './transport.js';
 import { GRE_ACK, GRE_CHECKSUM, GRE_KEY, GRE_ROUTING, GRE_SEQ, type PacketView } from './view.js';
 
 export function decodeGre(view: PacketView, buf: Uint8Array, off: number, end: number): void {
+  view.icmpOrTunnel = true;
   view.l4Off = off;
   if (off + 4 > end) {
     fail(view, 'gre-truncated');
@@ -63,6 +64,7 @@ export function decodeGre(view: PacketView, buf: Uint8Array, off: number, end: n
 
 /** ESP: SPI and sequence number; the rest is encrypted. */
 export function decodeEsp(view: PacketView, buf: Uint8Array, off: number, end: number): void {
+  view.icmpOrTunnel = true;
   view.l4Off = off;
   if (off + 8 > end) {
     fail(view, 'esp-truncated');

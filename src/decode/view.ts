@@ -5,6 +5,8 @@
  * valid only until the next packet. Nothing here allocates per packet.
  */
 
+import { ipv4HeaderChecksumOk } from './inet-sum.js';
+
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_IGMP = 2;
 export const IPPROTO_IPIP = 4;
@@ -103,8 +105,8 @@ export class PacketView {
   isFragment = false;
   fragOffset = 0;
   moreFragments = false;
-  /** IPv4 header checksum field, and whether it verified (null if not checked). */
-  ipChecksumOk: boolean | null = null;
+  /** A whole IPv4 header was decoded: ipChecksumOk can verify it. */
+  ip4HeaderDecoded = false;
 
   // ---- transport layer ----
   /** Offset of the transport header; 0 if none decoded. */
@@ -125,6 +127,9 @@ export class PacketView {
   payloadLen = 0;
   /** Payload length on the wire according to the headers (may exceed payloadLen if snapped). */
   payloadWireLen = 0;
+
+  /** An ICMP, GRE or ESP decoder wrote the fields below (reset() clears them then). */
+  icmpOrTunnel = false;
 
   // ---- ICMP / ICMPv6 ----
   icmpType = -1;
@@ -183,7 +188,7 @@ export class PacketView {
     this.isFragment = false;
     this.fragOffset = 0;
     this.moreFragments = false;
-    this.ipChecksumOk = null;
+    this.ip4HeaderDecoded = false;
     this.l4Off = 0;
     this.srcPort = 0;
     this.dstPort = 0;
@@ -197,6 +202,14 @@ export class PacketView {
     this.payloadOff = 0;
     this.payloadLen = 0;
     this.payloadWireLen = 0;
+    if (this.icmpOrTunnel) this.resetIcmpAndTunnel();
+    this.malformed = null;
+    this.truncated = false;
+  }
+
+  /** Most packets are TCP or UDP: these fields are cleared only after a packet that set them. */
+  private resetIcmpAndTunnel(): void {
+    this.icmpOrTunnel = false;
     this.icmpType = -1;
     this.icmpCode = -1;
     this.icmpInner = false;
@@ -215,9 +228,15 @@ export class PacketView {
     this.greAck = 0;
     this.espSpi = null;
     this.espSeq = 0;
-    this.malformed = null;
-    this.truncated = false;
   }
+  /**
+   * Whether the IPv4 header checksum verifies; null without a whole IPv4
+   * header. Computed when read: nothing on the per-packet path needs it.
+   */
+  get ipChecksumOk(): boolean | null {
+    return this.ip4HeaderDecoded ? ipv4HeaderChecksumOk(this.buf, this.ipOff, this.ipHeaderLen) : null;
+  }
+
 
   /** The transport payload as a view (borrowed). */
   payload(): Uint8Array {

@@ -182,6 +182,12 @@ describe('classic pcap', () => {
     expect(info.warnings).toEqual([expect.stringContaining('1 packets had a sub-second timestamp')]);
   });
 
+  it('reads a record of exactly the maximum caplen', () => {
+    const data = new Uint8Array(MAX_CAPLEN).fill(7);
+    const { pkts: got, info } = parse(buildPcap([{ ts: 1700000000, data }], 1, MAX_CAPLEN));
+    expect([got.length, got[0].caplen, info.errors]).toEqual([1, MAX_CAPLEN, []]);
+  });
+
   it('stops at a caplen above the maximum with an error naming the offset', () => {
     const f = Buffer.from(buildPcap(pkts));
     const second = 24 + 16 + 5;

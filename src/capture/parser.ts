@@ -81,28 +81,6 @@ function u32(b: Uint8Array, p: number, le: boolean): number {
     : ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
 }
 
-/** The fields of the classic pcap record header last read by readRecordHeader. */
-const record = { tsSec: 0, frac: 0, caplen: 0, origLen: 0 };
-
-/**
- * One call per record for its four header fields: when the packet sink is
- * inlined into drainPcap, V8 stops inlining u32 and four calls per packet
- * were a visible share of the read time.
- */
-function readRecordHeader(b: Uint8Array, p: number, le: boolean): void {
-  if (le) {
-    record.tsSec = (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
-    record.frac = (b[p + 4] | (b[p + 5] << 8) | (b[p + 6] << 16) | (b[p + 7] << 24)) >>> 0;
-    record.caplen = (b[p + 8] | (b[p + 9] << 8) | (b[p + 10] << 16) | (b[p + 11] << 24)) >>> 0;
-    record.origLen = (b[p + 12] | (b[p + 13] << 8) | (b[p + 14] << 16) | (b[p + 15] << 24)) >>> 0;
-  } else {
-    record.tsSec = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    record.frac = ((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0;
-    record.caplen = ((b[p + 8] << 24) | (b[p + 9] << 16) | (b[p + 10] << 8) | b[p + 11]) >>> 0;
-    record.origLen = ((b[p + 12] << 24) | (b[p + 13] << 16) | (b[p + 14] << 8) | b[p + 15]) >>> 0;
-  }
-}
-
 /** 64-bit unsigned as a number (exact below 2^53). */
 function u64(b: Uint8Array, p: number, le: boolean): number {
   return le ? u32(b, p + 4, le) * TWO_32 + u32(b, p, le) : u32(b, p, le) * TWO_32 + u32(b, p + 4, le);
@@ -363,38 +341,48 @@ export class CaptureParser {
    * header's); -1 when it is corrupt (the parser has stopped).
    */
   private pcapRecord(buf: Uint8Array, p: number, end: number): number {
-    if (p + PCAP_RECORD_HEADER_LEN > end) {
-      this.need = PCAP_RECORD_HEADER_LEN;
+    // Per packet: literals and locals (Node 20 loads and hole-checks module constants at every use).
+    const HEADER = 16; // PCAP_RECORD_HEADER_LEN
+    if (p + HEADER > end) {
+      this.need = HEADER;
       return 0;
     }
-    readRecordHeader(buf, p, this.le);
-    let caplen = record.caplen;
-    let origLen = record.origLen;
+    let tsSec: number, frac: number, caplen: number, origLen: number;
+    if (this.le) {
+      tsSec = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
+      frac = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)) >>> 0;
+      caplen = (buf[p + 8] | (buf[p + 9] << 8) | (buf[p + 10] << 16) | (buf[p + 11] << 24)) >>> 0;
+      origLen = (buf[p + 12] | (buf[p + 13] << 8) | (buf[p + 14] << 16) | (buf[p + 15] << 24)) >>> 0;
+    } else {
+      tsSec = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
+      frac = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
+      caplen = ((buf[p + 8] << 24) | (buf[p + 9] << 16) | (buf[p + 10] << 8) | buf[p + 11]) >>> 0;
+      origLen = ((buf[p + 12] << 24) | (buf[p + 13] << 16) | (buf[p + 14] << 8) | buf[p + 15]) >>> 0;
+    }
     const swapped = this.lengthsSwapped;
     if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
       const t = caplen;
       caplen = origLen;
       origLen = t;
     }
-    if (caplen > MAX_CAPLEN) {
+    if (caplen > 262_144 /* MAX_CAPLEN */) {
       this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
       return -1;
     }
-    const total = PCAP_RECORD_HEADER_LEN + caplen;
+    const total = HEADER + caplen;
     if (p + total > end) {
       this.need = total;
       return 0;
     }
     const pkt = this.pkt;
-    const frac = record.frac;
-    pkt.tsSec = record.tsSec;
+    pkt.tsSec = tsSec;
     if (frac < (this.nanos ? 1_000_000_000 : 1_000_000)) {
       pkt.tsNsec = this.nanos ? frac : frac * 1000;
     } else {
       pkt.tsNsec = 999_999_999;
       this.invalidSubsecond++;
     }
-    pkt.point(buf, p + PCAP_RECORD_HEADER_LEN, caplen);
+    pkt.point(buf, p + HEADER, caplen);
     pkt.origLen = origLen;
     pkt.offset = this.offset;
     if (caplen < origLen) this.info.snaplenTruncatedPackets++;

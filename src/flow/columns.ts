@@ -108,10 +108,18 @@ export class FlowColumns {
     this.capacity = capacity;
   }
 
-  /** Zero a row for a new flow (the "none" times are NaN). */
-  clear(slot: number): void {
-    this.u32.fill(0, slot * U_WORDS, (slot + 1) * U_WORDS);
-    this.x32.fill(0, slot * X_WORDS, (slot + 1) * X_WORDS);
+  /**
+   * Zero a row for a new flow (the "none" times are NaN). The evidence frames
+   * are not cleared (only the first `count` are read), nor the TCP tracker of
+   * a flow without one: a new UDP flow does not touch its cold words at all.
+   */
+  clear(slot: number, tcp: boolean): void {
+    const u32 = this.u32;
+    for (let i = slot * U_WORDS, end = i + U_WORDS; i < end; i++) u32[i] = 0;
+    if (tcp) {
+      const x32 = this.x32;
+      for (let i = slot * X_WORDS + X_TCP, end = i + TCP_WORDS; i < end; i++) x32[i] = 0;
+    }
     const f = slot * F_WORDS;
     const f64 = this.f64;
     for (let i = f; i < f + F_WORDS; i++) f64[i] = 0;
@@ -150,13 +158,12 @@ class RowArena {
   cols = new FlowColumns(ARENA_ROWS);
   private used = 0;
 
-  /** A cleared row of `this.cols` (read `cols` after the call: a full arena is replaced). */
+  /** An unused row of `this.cols`, to be copied into or cleared (read `cols` after the call: a full arena is replaced). */
   takeRow(): number {
     if (this.used === ARENA_ROWS) {
       this.cols = new FlowColumns(ARENA_ROWS);
       this.used = 0;
     }
-    this.cols.clear(this.used);
     return this.used++;
   }
 }

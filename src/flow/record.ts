@@ -411,8 +411,13 @@ export class FlowRecord implements Flow {
     this.extras.state = v;
   }
 
+  /** The row holds a TCP tracker (its words are stale for other flows: clear() skips them). */
+  private get tracked(): boolean {
+    return (this.u(U_META) & META_TCP_TRACKED) !== 0;
+  }
+
   get synCount(): number {
-    return tcpSynCounts(this.c, this.slot)[0];
+    return this.tracked ? tcpSynCounts(this.c, this.slot)[0] : 0;
   }
 
   set synCount(v: number) {
@@ -420,7 +425,7 @@ export class FlowRecord implements Flow {
   }
 
   get synAckCount(): number {
-    return tcpSynCounts(this.c, this.slot)[1];
+    return this.tracked ? tcpSynCounts(this.c, this.slot)[1] : 0;
   }
 
   set synAckCount(v: number) {
@@ -460,7 +465,7 @@ export class FlowRecord implements Flow {
   }
 
   get rst(): readonly [boolean, boolean] {
-    return tcpFlagsOf(this.c, this.slot, true);
+    return this.tracked ? tcpFlagsOf(this.c, this.slot, true) : [false, false];
   }
 
   set rst(v: readonly [boolean, boolean]) {
@@ -468,7 +473,7 @@ export class FlowRecord implements Flow {
   }
 
   get fin(): readonly [boolean, boolean] {
-    return tcpFlagsOf(this.c, this.slot, false);
+    return this.tracked ? tcpFlagsOf(this.c, this.slot, false) : [false, false];
   }
 
   set fin(v: readonly [boolean, boolean]) {

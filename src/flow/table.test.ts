@@ -288,6 +288,15 @@ describe('eviction', () => {
     expect(ended.filter((x) => x.evicted).length).toBe(2);
   });
 
+  it('gives a UDP flow that reuses an ended TCP flow\'s row no TCP state', () => {
+    const t = table({ tcpIdleS: 1 });
+    feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50000, dport: 443, flags: 'S' }), 1);
+    feed(t, tcpP('192.0.2.10', '10.0.0.1', { sport: 443, dport: 50000, flags: 'R' }), 1.1);
+    const udpFlow = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 5)!; // the TCP flow ended idle: its row is reused
+    expect(ended.map((f) => [f.synCount, f.rst])).toEqual([[1, [false, true]]]);
+    expect([udpFlow.synCount, udpFlow.synAckCount, udpFlow.rst, udpFlow.fin, udpFlow.state]).toEqual([0, 0, [false, false], [false, false], 'S0']);
+  });
+
   it('reserves rows for maxFlows at once, and small columns after a flush', () => {
     const capacity = (t: FlowTable) => (t as unknown as { cols: { capacity: number } }).cols.capacity;
     const t = table({ maxFlows: 5000 });

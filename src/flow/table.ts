@@ -409,7 +409,7 @@ export class FlowTable {
     const clientPort = flip ? dport : sport;
     const serverPort = flip ? sport : dport;
 
-    cols.clear(slot);
+    cols.clear(slot, tracked);
     const b = slot * U_WORDS;
     const u = cols.i32;
     u[b + U_KEY] = key;
@@ -695,6 +695,7 @@ export function newFlow(
 ): FlowRecord {
   const slot = detachedRows.takeRow();
   const cols = detachedRows.cols;
+  cols.clear(slot, proto === IPPROTO_TCP);
   const id = /^F\d+$/.test(uid) ? Number(uid.slice(1)) : 0;
   const flow = new FlowRecord(cols, slot, id, proto, clientPort, serverPort);
   if (flow.uid !== uid) flow.uid = uid;

@@ -65,7 +65,8 @@ async function flows(): Promise<Run> {
       ctx.frame = ++n;
       ctx.ts = ts;
       ctx.pkt = p;
-      ctx.flow = table.update(view, ts, n, p.origLen);
+      view.ts = ts;
+      ctx.flow = table.update(view, n, p.origLen);
       ctx.dir = table.dir;
       dns.onPacket(ctx);
     });

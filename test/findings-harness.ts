@@ -34,12 +34,13 @@ export async function runAnalyzers(path: string, analyzers: Analyzer[], beforeEn
   let frame = 0;
   const layer = (depth: number, pkt: RawPacket, ts: number): void => {
     const view = views[depth];
+    view.ts = ts;
     const ctx: PacketContext = {
       frame,
       ts,
       pkt,
       view,
-      flow: view.ipVersion !== 0 ? table.update(view, ts, frame, pkt.origLen) : null,
+      flow: view.ipVersion !== 0 ? table.update(view, frame, pkt.origLen) : null,
       dir: 0,
       depth,
       weird: () => {},

@@ -105,7 +105,8 @@ async function ourConvs(file: string): Promise<{ convs: Map<string, Conv>; flows
   let frame = 0;
   await readCapture(file, (pkt) => {
     decodePacket(view, pkt.data, pkt.linkType);
-    table.update(view, pkt.tsSec + pkt.tsNsec / 1e9, ++frame, pkt.origLen);
+    view.ts = pkt.tsSec + pkt.tsNsec / 1e9;
+    table.update(view, ++frame, pkt.origLen);
   });
   table.flush();
   const convs = new Map<string, Conv>();

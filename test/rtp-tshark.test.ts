@@ -91,7 +91,8 @@ async function ourStreams(path: string): Promise<ReportRtpStream[]> {
     frame++;
     decodePacket(view, pkt.data, pkt.linkType);
     const ts = pkt.tsSec + pkt.tsNsec / 1e9;
-    const flow = view.ipVersion !== 0 ? table.update(view, ts, frame, pkt.origLen) : null;
+    view.ts = ts;
+    const flow = view.ipVersion !== 0 ? table.update(view, frame, pkt.origLen) : null;
     media.onPacket({ frame, ts, pkt, view, flow, dir: table.dir, depth: 0, weird: () => {} });
   });
   table.flush();

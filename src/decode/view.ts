@@ -67,6 +67,8 @@ export const MAX_MPLS = 8;
 export class PacketView {
   /** The buffer holding the packet (borrowed): the packet itself, or the reader's chunk it lies in. */
   buf: Uint8Array = new Uint8Array(0);
+  /** Capture time of the packet, seconds since the epoch: set by whoever hands the view on (decoding leaves it). */
+  ts = 0;
   /** End of the packet's captured bytes in buf: nothing at or after it belongs to the packet. */
   end = 0;
   linkType = 0;

@@ -18,7 +18,8 @@ function table(opts: Partial<FlowTableOptions> = {}): FlowTable {
 
 function feed(t: FlowTable, pkt: Uint8Array, ts: number): Flow | null {
   decodePacket(view, pkt, LINKTYPE_ETHERNET);
-  return t.update(view, ts, ++frame, pkt.length);
+  view.ts = ts;
+  return t.update(view, ++frame, pkt.length);
 }
 
 const tcpP = (src: string, dst: string, o: TcpOpts, payloadLen = 0) =>
@@ -358,7 +359,8 @@ describe('eviction', () => {
       pkt[ipOff + 20] = (i >>> 8) & 0xff;
       pkt[ipOff + 21] = i & 0xff;
       decodePacket(view, pkt, LINKTYPE_ETHERNET);
-      t.update(view, 1000 + i * 1e-5, i + 1, pkt.length);
+      view.ts = 1000 + i * 1e-5;
+      t.update(view, i + 1, pkt.length);
       if (t.size > maxLive) maxLive = t.size;
     }
     expect(maxLive).toBeLessThanOrEqual(cap);

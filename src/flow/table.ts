@@ -214,8 +214,11 @@ export class FlowTable {
    * Find or create the flow of a decoded packet and count the packet into it.
    * Returns null for packets without IP, ICMP errors (attached to the flow they
    * name) and IP packets whose TCP/UDP header could not be decoded. Sets this.dir.
+   * The packet's time is view.ts: a double argument to a call V8 does not
+   * inline is a new heap number, one per packet.
    */
-  update(view: PacketView, ts: number, frame: number, wireLen: number): Flow | null {
+  update(view: PacketView, frame: number, wireLen: number): Flow | null {
+    const ts = view.ts;
     // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
     // module constant at every use; table.test.ts checks these match columns.ts.
     const F_WORDS = 8, F_ACTIVE = 0, U_WORDS = 16, U_META = 2, META_CLASS_SHIFT = 10, IPPROTO_UDP = 17, IPPROTO_TCP = 6, TCP_SYN = 2;
@@ -237,15 +240,16 @@ export class FlowTable {
       if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[cls] && (view.tcpFlags & TCP_SYN) === 0) {
         this.touch(slot, cls);
         const flow = this.records[slot]!;
-        this.count(slot, flow, view, ts, frame, wireLen);
+        this.count(slot, flow, view, frame, wireLen);
         return flow;
       }
     }
-    return this.updateSlow(view, ts, frame, wireLen);
+    return this.updateSlow(view, frame, wireLen);
   }
 
   /** New flows, SYNs (port reuse), stale flows, fragments, ICMP errors, IPv6 and other protocols. */
-  private updateSlow(view: PacketView, ts: number, frame: number, wireLen: number): Flow | null {
+  private updateSlow(view: PacketView, frame: number, wireLen: number): Flow | null {
+    const ts = view.ts;
     if (view.icmpInner) {
       this.attachIcmpError(view, ts, frame);
       return null;
@@ -285,7 +289,7 @@ export class FlowTable {
       if (slot < 0) {
         slot = this.create(key, view, proto, sport, dport, ts, frame, usesPorts && !laterFragment);
         const flow = this.records[slot]!;
-        this.count(slot, flow, view, ts, frame, wireLen);
+        this.count(slot, flow, view, frame, wireLen);
         this.onNew?.(flow);
         this.noteFirstFragment(flow, view);
         return flow;
@@ -293,7 +297,7 @@ export class FlowTable {
     }
     this.touch(slot, this.classOf(slot));
     const flow = this.records[slot]!;
-    this.count(slot, flow, view, ts, frame, wireLen);
+    this.count(slot, flow, view, frame, wireLen);
     this.noteFirstFragment(flow, view);
     return flow;
   }
@@ -480,12 +484,13 @@ export class FlowTable {
   }
 
   /** Count one packet into a flow (direction = this.foundDir). */
-  private count(slot: number, flow: FlowRecord, view: PacketView, ts: number, frame: number, wireLen: number): void {
+  private count(slot: number, flow: FlowRecord, view: PacketView, frame: number, wireLen: number): void {
     // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
     // module constant at every use; table.test.ts checks these match columns.ts.
     const U_WORDS = 16, U_META = 2, U_PACKETS = 6, U_LAST_FRAME = 8, U_EVIDENCE_COUNT = 9, META_TCP_TRACKED = 0x200;
     const F_WORDS = 8, F_ACTIVE = 0, F_LAST_TS = 1, F_DIR_FIRST_TS = 2, F_BYTES = 4, F_PAYLOAD = 6, X_WORDS = 36, X_EVIDENCE = 0;
     const FIRST_EVIDENCE_FRAMES = 8, MAX_EVIDENCE_FRAMES = 16, TCP_SYN_FIN_RST = 7;
+    const ts = view.ts;
     const dir = this.foundDir;
     this.dir = dir;
     // Signed view: counters and frame numbers stay small integers (readers use the unsigned view).

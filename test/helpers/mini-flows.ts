@@ -53,7 +53,8 @@ export async function runAnalyzers(path: string, analyzers: Analyzer[]): Promise
     ctx.frame = frame;
     ctx.ts = ts;
     ctx.pkt = pkt;
-    ctx.flow = table.update(view, ts, frame, pkt.origLen);
+    view.ts = ts;
+    ctx.flow = table.update(view, frame, pkt.origLen);
     ctx.dir = table.dir;
     for (const a of analyzers) a.onPacket?.(ctx);
   });

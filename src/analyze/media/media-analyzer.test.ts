@@ -24,7 +24,8 @@ function analyze(packets: Pkt[], opts: { maxStreams?: number; timelineMaxPoints?
   packets.forEach((p, i) => {
     decodePacket(view, p.data, 1);
     const pkt = { data: p.data, caplen: p.data.length, origLen: p.data.length, linkType: 1 } as RawPacket;
-    const flow = table.update(view, p.ts, i + 1, p.data.length);
+    view.ts = p.ts;
+    const flow = table.update(view, i + 1, p.data.length);
     media.onPacket({ frame: i + 1, ts: p.ts, pkt, view, flow, dir: table.dir, depth: 0, weird: () => {} });
   });
   table.flush();

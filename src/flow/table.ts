@@ -513,7 +513,7 @@ export class FlowTable {
     }
     // Later fragments and headers cut before the flags are counted, not tracked.
     if (tracked && view.tcpHeaderLen !== 0 && !(view.isFragment && view.fragOffset > 0)) {
-      tcpPacket(flow, dir, view.tcpFlags, view.tcpSeq, view.tcpWindow, view.payloadWireLen, ts);
+      tcpPacket(flow, dir, view);
     }
   }
 

@@ -7,7 +7,7 @@ import type { FlowRecord } from './record.js';
 class Tracker {
   constructor(private readonly flow: FlowRecord) {}
   packet(dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
-    tcpPacket(this.flow, dir, flags, seq, window, len, ts);
+    tcpPacket(this.flow, dir, { tcpFlags: flags, tcpSeq: seq, tcpWindow: window, payloadWireLen: len, ts });
   }
   get retransmits() {
     return tcpCounters(this.flow).retransmits;

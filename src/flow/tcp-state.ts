@@ -77,11 +77,27 @@ const FL_RST = 64;
 
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 
+/** What the tracker reads of a segment: a decoded packet (PacketView) has these fields. */
+export interface TcpSegment {
+  tcpFlags: number;
+  tcpSeq: number;
+  tcpWindow: number;
+  /** Payload length on the wire. */
+  payloadWireLen: number;
+  /** Capture time, seconds. */
+  ts: number;
+}
+
 /**
- * Account one TCP segment sent in direction `dir`. `len` is the payload length on the wire.
- * Updates flow.history and the handshake fields.
+ * Account one TCP segment sent in direction `dir`. Updates flow.history and
+ * the handshake fields. The segment is read from an object, not arguments: a
+ * double argument to a call V8 does not inline is a new heap number.
  */
-export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: number, window: number, len: number, ts: number): void {
+export function tcpPacket(flow: FlowRecord, dir: 0 | 1, segment: TcpSegment): void {
+  const flags = segment.tcpFlags;
+  const seq = segment.tcpSeq;
+  const window = segment.tcpWindow;
+  const len = segment.payloadWireLen;
   const u = flow.c.x32;
   const t = flow.slot * X_WORDS + X_TCP;
   const syn = (flags & TCP_SYN) !== 0;
@@ -109,7 +125,7 @@ export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: numb
   }
 
   // Handshake counters and RTTs.
-  if (syn || ack) handshake(flow, u, t, dir, syn, ack, ts);
+  if (syn || ack) handshake(flow, u, t, dir, syn, ack, segment);
   if (syn && (u[t + T_FLAGS] & (FL_ISN << dir)) === 0) {
     u[t + T_FLAGS] |= FL_ISN << dir;
     u[t + T_ISN + dir] = seq;
@@ -121,7 +137,8 @@ export function tcpPacket(flow: FlowRecord, dir: 0 | 1, flags: number, seq: numb
   updateStateMachine(u, t, dir, peer, syn, ack, fin, rst, len);
 }
 
-function handshake(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, syn: boolean, ack: boolean, ts: number): void {
+function handshake(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, syn: boolean, ack: boolean, segment: TcpSegment): void {
+  const ts = segment.ts;
   const f = flow.c.g64;
   const fb = flow.slot * G_WORDS;
   if (syn && !ack && dir === 0) {

@@ -132,19 +132,16 @@ export class FlowColumns {
 
   /** Copy row `from` of `src` into row `to` of this. */
   copyRow(src: FlowColumns, from: number, to: number): void {
-    const su = src.u32;
-    const du = this.u32;
-    for (let i = 0, a = from * U_WORDS, b = to * U_WORDS; i < U_WORDS; i++) du[b + i] = su[a + i];
-    const sx = src.x32;
-    const dx = this.x32;
-    for (let i = 0, a = from * X_WORDS, b = to * X_WORDS; i < X_WORDS; i++) dx[b + i] = sx[a + i];
-    const sf = src.f64;
-    const df = this.f64;
-    for (let i = 0, a = from * F_WORDS, b = to * F_WORDS; i < F_WORDS; i++) df[b + i] = sf[a + i];
-    const sg = src.g64;
-    const dg = this.g64;
-    for (let i = 0, a = from * G_WORDS, b = to * G_WORDS; i < G_WORDS; i++) dg[b + i] = sg[a + i];
+    copyWords(src.u32, this.u32, from, to, U_WORDS);
+    copyWords(src.x32, this.x32, from, to, X_WORDS);
+    copyWords(src.f64, this.f64, from, to, F_WORDS);
+    copyWords(src.g64, this.g64, from, to, G_WORDS);
   }
+}
+
+/** Row `from` of one column into row `to` of another, `words` per row (a loop: a subarray per call would allocate). */
+function copyWords<T extends Uint32Array | Float64Array>(src: T, dst: T, from: number, to: number, words: number): void {
+  for (let i = 0, a = from * words, b = to * words; i < words; i++) dst[b + i] = src[a + i];
 }
 
 /** Rows per arena of ended (or stand-alone) flows. */

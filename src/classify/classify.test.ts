@@ -100,6 +100,19 @@ describe('signalling by name', () => {
   });
 });
 
+describe('name verdicts', () => {
+  it('are the same from the per-name cache, and after it starts over when full', () => {
+    const c = new Classifier(SPOKE_TWILIO_POLICY);
+    const first = run({ server: '3.1.2.3', serverPort: 443, sni: 'Chunderw-VPC-gll.twilio.com' }, c);
+    const notPolicy = run({ server: '3.1.2.4', serverPort: 443, sni: 'foo.twilio.com' }, c);
+    expect(run({ server: '3.1.2.3', serverPort: 443, sni: 'Chunderw-VPC-gll.twilio.com' }, c)).toEqual(first);
+    for (let i = 0; i < 5000; i++) c.matchHost(`h${i}.example.com`);
+    expect(run({ server: '3.1.2.3', serverPort: 443, sni: 'Chunderw-VPC-gll.twilio.com' }, c)).toEqual(first);
+    expect(run({ server: '3.1.2.4', serverPort: 443, sni: 'foo.twilio.com' }, c)).toEqual(notPolicy);
+    expect([first.cls, first.service, notPolicy.cls]).toEqual(['twilio-signalling', 'chunderw-vpc-gll', 'other']);
+  });
+});
+
 describe('media by address', () => {
   const OWN: Record<string, string[]> = {
     au1: ['54.252.254.64/26', '3.104.90.0/24'],

@@ -71,6 +71,15 @@ interface Evidence {
   media?: MediaMatch;
 }
 
+/** A server name's host match and the class it claims (null: under a policy domain, but no policy host). */
+interface NameVerdict {
+  host: HostMatch | null;
+  cls: FlowClass | null;
+}
+
+/** Distinct names whose verdicts are kept (the cache starts over when full). */
+const MAX_NAME_VERDICTS = 4096;
+
 const RANK: Record<ClassifiedBy, number> = { payload: 0, sni: 1, dns: 2, nrb: 3, cidr: 4, port: 5 };
 const rankOfKind = (by: ClassifiedBy): number => RANK[by];
 const rankOfEvidence = (e: Evidence): number => RANK[e.by];
@@ -96,6 +105,7 @@ export class Classifier {
   readonly pinnedEdge: string;
   private readonly compiled: CompiledPolicy;
   private readonly names: NameLookup | null;
+  private readonly nameVerdicts = new Map<string, NameVerdict>();
 
   /** Throws an Error naming the policy's edges if `opts.edge` is not one of them. */
   constructor(policy: Policy, opts: ClassifierOptions = {}) {
@@ -112,8 +122,24 @@ export class Classifier {
   }
 
   matchHost(name: string): HostMatch | null {
-    const n = normalizeHostName(name);
-    return n === null ? null : this.matchNormalizedHost(n);
+    return this.nameVerdict(name).host;
+  }
+
+  /**
+   * What a server name says, worked out once per distinct name: a handful of
+   * SNIs and DNS names cover most flows, and normalising and matching a name
+   * (and each parent domain) made strings on every flow. Bounded.
+   */
+  private nameVerdict(name: string): NameVerdict {
+    let v = this.nameVerdicts.get(name);
+    if (v === undefined) {
+      const n = normalizeHostName(name);
+      const host = n === null ? null : this.matchNormalizedHost(n);
+      v = { host, cls: host ? host.host.class : n !== null && this.inPolicyDomain(n) ? null : 'other' };
+      if (this.nameVerdicts.size >= MAX_NAME_VERDICTS) this.nameVerdicts.clear();
+      this.nameVerdicts.set(name, v);
+    }
+    return v;
   }
 
   /** For a name already through normalizeHostName. */
@@ -231,10 +257,9 @@ export class Classifier {
   }
 
   private nameEvidence(by: ClassifiedBy, name: string, side: Side): Evidence {
-    const n = normalizeHostName(name);
-    const host = n === null ? null : this.matchNormalizedHost(n);
-    if (host) return { by, side, cls: host.host.class, name, host };
-    return { by, side, cls: n !== null && this.inPolicyDomain(n) ? null : 'other', name };
+    const { host, cls } = this.nameVerdict(name);
+    if (host) return { by, side, cls, name, host };
+    return { by, side, cls, name };
   }
 
   /** Is the (normalised) name a policy domain or under one? */

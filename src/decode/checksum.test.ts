@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ipv4, tcpPacket, udp, udpPacket } from '../synth/packets.js';
-import { ipv4HeaderChecksumOk } from './checksum.js';
+import { ipv4HeaderChecksumOk } from './inet-sum.js';
 import { decodePacket, verifyTransportChecksum } from './index.js';
 import { PacketView } from './view.js';
 

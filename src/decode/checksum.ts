@@ -2,8 +2,6 @@
 import { IPPROTO_TCP, IPPROTO_UDP, type PacketView } from './view.js';
 import { fold, sumWords } from './inet-sum.js';
 
-export { ipv4HeaderChecksumOk } from './inet-sum.js';
-
 /**
  * Verify the TCP or UDP checksum of a decoded packet. Not called per packet:
  * the engine samples it to detect checksum offload (outgoing packets captured

@@ -83,10 +83,3 @@ export function flowHash(
 ): number {
   return combineHash(endpointHash(buf, aOff, addrLen, aPort, seed), endpointHash(buf, bOff, addrLen, bPort, seed), proto);
 }
-
-/** Compare `len` bytes of `buf` at `off` with `addr`. */
-export function addrEquals(buf: Uint8Array, off: number, addr: Uint8Array): boolean {
-  const len = addr.length;
-  for (let i = 0; i < len; i++) if (buf[off + i] !== addr[i]) return false;
-  return true;
-}

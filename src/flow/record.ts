@@ -274,15 +274,6 @@ export class FlowRecord implements Flow {
     return true;
   }
 
-  /** IPv6 address bytes (null for IPv4). */
-  get client6(): Uint8Array | null {
-    return this.addr6 === null ? null : this.addr6.subarray(0, 16);
-  }
-
-  get server6(): Uint8Array | null {
-    return this.addr6 === null ? null : this.addr6.subarray(16, 32);
-  }
-
   get clientAddr(): Uint8Array {
     return this.addr6 !== null ? this.addr6.slice(0, 16) : u32Bytes(this.client4);
   }

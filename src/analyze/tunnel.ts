@@ -88,6 +88,8 @@ export interface TunnelReport {
 
 export interface IpMatcher {
   containsIp(ip: string): boolean;
+  /** containsIp of a flow's client (side 0) or server (side 1) address, without its text (InternalNets has it). */
+  containsFlowAddr?(flow: Flow, side: 0 | 1): boolean;
 }
 
 const MAX_DETECTIONS = 256;
@@ -812,7 +814,9 @@ export class TunnelAnalyzer implements Analyzer {
 
   private isExternal(flow: Flow): boolean {
     if (!this.internal) return true;
-    return !this.internal.containsIp(flow.serverIp) || !this.internal.containsIp(flow.clientIp);
+    const m = this.internal;
+    if (m.containsFlowAddr !== undefined) return !m.containsFlowAddr(flow, 1) || !m.containsFlowAddr(flow, 0);
+    return !m.containsIp(flow.serverIp) || !m.containsIp(flow.clientIp);
   }
 
   /** Call after every flow has ended. */

@@ -7,6 +7,7 @@ import { SPOKE_TWILIO_POLICY } from '../policy/spoke-twilio.js';
 import type { Policy } from '../policy/types.js';
 import { Classifier, summarizeClasses } from './classify.js';
 import { NameMap } from './names.js';
+import { newFlow } from '../flow/table.js';
 import { makeFlow, type FlowSpec } from './test-flows.js';
 
 const LAN = '192.168.1.20';
@@ -199,6 +200,22 @@ describe('media by address', () => {
       expect(classifier.matchMediaAddr(parseIp(ip)!, port, proto)).toEqual(m);
       if (ip !== '93.184.216.34') expect(m).not.toBeNull();
     }
+  });
+
+  it("matches a table flow's addresses by number the same as by bytes, either side", () => {
+    for (const [client, server, port] of [
+      ['10.0.0.1', '168.86.128.10', 15000],
+      ['34.203.251.255', '10.0.0.1', 30000],
+      ['10.0.0.1', '93.184.216.34', 20000],
+      ['fd00::1', '::ffff:34.203.251.255', 30000],
+    ] as const) {
+      const c = parseIp(client)!;
+      const s = parseIp(server)!;
+      const flow = newFlow('F1', 17, c.length === 4 ? 4 : 6, c, s, port, port, 0);
+      expect(classifier.matchMediaFlow(flow, 1)).toEqual(classifier.matchMediaAddr(s, port, 17));
+      expect(classifier.matchMediaFlow(flow, 0)).toEqual(classifier.matchMediaAddr(c, port, 17));
+    }
+    expect(classifier.matchMediaFlow(newFlow('F1', 17, 4, parseIp('10.0.0.1')!, parseIp('168.86.128.10')!, 1, 15000, 0), 1)).not.toBeNull();
   });
 
   it('IPv4-mapped IPv6 addresses match IPv4 ranges', () => {

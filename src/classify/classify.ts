@@ -7,7 +7,7 @@
  */
 import type { Flow } from '../flow/flow.js';
 import { protoName } from '../flow/flow.js';
-import { tagsOf } from '../flow/record.js';
+import { flowIp4, tagsOf } from '../flow/record.js';
 import {
   compilePolicy,
   MEDIA_SHARED_FAMILY,
@@ -155,7 +155,18 @@ export class Classifier {
 
   /** matchMedia for an address as bytes (Flow.clientAddr/serverAddr): nothing to parse. */
   matchMediaAddr(addr: Uint8Array, port: number, proto: number): MediaMatch | null {
-    const ranges = this.compiled.media.lookupBytes(addr);
+    return this.mediaMatch(this.compiled.media.lookupBytes(addr), port, proto);
+  }
+
+  /** matchMedia for a flow's client (side 0) or server (side 1) address: an IPv4 flow's by number, without bytes or text. */
+  matchMediaFlow(flow: Flow, side: 0 | 1): MediaMatch | null {
+    const v4 = flowIp4(flow, side);
+    const port = side === 0 ? flow.clientPort : flow.serverPort;
+    if (v4 >= 0) return this.mediaMatch(this.compiled.media.lookupV4(v4), port, flow.proto);
+    return this.matchMediaAddr(side === 0 ? flow.clientAddr : flow.serverAddr, port, flow.proto);
+  }
+
+  private mediaMatch(ranges: readonly MediaRange[], port: number, proto: number): MediaMatch | null {
     if (ranges.length === 0) return null;
     // Ranges come least specific first: the last own-range of a specific edge decides,
     // then the roaming edge's, then the shared range.
@@ -239,10 +250,10 @@ export class Classifier {
     if (sni) evidence.push(this.nameEvidence('sni', sni, 'server'));
     if (flow.dnsName) evidence.push(this.nameEvidence(flow.dnsNameSource === 'nrb' ? 'nrb' : 'dns', flow.dnsName, 'server'));
 
-    let media = this.matchMediaAddr(flow.serverAddr, flow.serverPort, flow.proto);
+    let media = this.matchMediaFlow(flow, 1);
     let side: Side = 'server';
     if (!media) {
-      media = this.matchMediaAddr(flow.clientAddr, flow.clientPort, flow.proto);
+      media = this.matchMediaFlow(flow, 0);
       side = 'client';
     }
     if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet } from '../policy/match.js';
+import { CidrSet, parseIp } from '../policy/match.js';
+import { newFlow } from '../flow/table.js';
 import { seededRandom } from '../synth/random.js';
 import { DEFAULT_INTERNAL, InternalNetError, InternalNets } from './internal.js';
 
@@ -71,6 +72,18 @@ describe('InternalNets', () => {
     expect(nets.containsV4(0xc0a80101)).toBe(true);
     expect(nets.containsV4(0xffffffff)).toBe(false);
     expect(new InternalNets(['0.0.0.0/0']).containsV4(0xffffffff)).toBe(true);
+  });
+
+  it("checks a flow's addresses by number, or by text for IPv6 and assigned text", () => {
+    const v4 = newFlow('F1', 17, 4, parseIp('10.1.2.3')!, parseIp('8.8.8.8')!, 5000, 53, 0);
+    expect(v4.ip4(0)).toBe(0x0a010203);
+    expect([nets.containsFlowAddr(v4, 0), nets.containsFlowAddr(v4, 1)]).toEqual([true, false]);
+    const v6 = newFlow('F2', 17, 6, parseIp('fd00::1')!, parseIp('2001:db8::1')!, 5000, 53, 0);
+    expect(v6.ip4(0)).toBe(-1);
+    expect([nets.containsFlowAddr(v6, 0), nets.containsFlowAddr(v6, 1)]).toEqual([true, false]);
+    v4.serverIp = '192.168.1.1'; // assigned text wins over the row
+    expect(v4.ip4(1)).toBe(-1);
+    expect(nets.containsFlowAddr(v4, 1)).toBe(true);
   });
 
   it('replaces the defaults with --internal networks, keeping loopback; a bare address is a host', () => {

@@ -1,6 +1,8 @@
 /** The networks that count as "ours" (--internal), like Zeek's Site::local_nets. */
 import { CidrError, CidrSet, parseCidr, parseIp } from '../policy/match.js';
 import { parseIp4 } from '../decode/view.js';
+import type { Flow } from '../flow/flow.js';
+import { flowIp4 } from '../flow/record.js';
 
 /** RFC 1918, shared address space (RFC 6598), unique local and link-local. */
 export const DEFAULT_INTERNAL: readonly string[] = Object.freeze([
@@ -60,6 +62,12 @@ export class InternalNets {
     if (v4 >= 0) return this.containsV4(v4);
     const bytes = parseIp(ip);
     return bytes !== null && this.containsBytes(bytes);
+  }
+
+  /** A flow's client (side 0) or server (side 1) address: an IPv4 flow's by number, without its text. */
+  containsFlowAddr(flow: Flow, side: 0 | 1): boolean {
+    const v4 = flowIp4(flow, side);
+    return v4 >= 0 ? this.containsV4(v4) : this.containsIp(side === 0 ? flow.clientIp : flow.serverIp);
   }
 
   /** For Flow.clientAddr/serverAddr. */

@@ -17,11 +17,17 @@ import { safeName } from './text.js';
 
 export interface IpMatcher {
   containsIp(ip: string): boolean;
+  /** containsIp of a flow's client (side 0) or server (side 1) address, without its text (InternalNets has it). */
+  containsFlowAddr?(flow: Flow, side: 0 | 1): boolean;
+}
+
+export function internalAddr(m: IpMatcher, flow: Flow, side: 0 | 1): boolean {
+  return m.containsFlowAddr !== undefined ? m.containsFlowAddr(flow, side) : m.containsIp(side === 0 ? flow.clientIp : flow.serverIp);
 }
 
 export interface FindingsSettings {
   policy: Policy;
-  classifier: Pick<Classifier, 'matchHost' | 'matchMedia' | 'matchMediaAddr'>;
+  classifier: Pick<Classifier, 'matchHost' | 'matchMedia' | 'matchMediaAddr' | 'matchMediaFlow'>;
   internal: IpMatcher;
   /** The pinned edge id (--edge). */
   edge: string;
@@ -248,7 +254,7 @@ export class FindingsCollector implements Analyzer {
       media,
       clientPackets: packets[CLIENT],
       serverPackets: packets[SERVER],
-      clientInternal: this.settings.internal.containsIp(flow.clientIp),
+      clientInternal: internalAddr(this.settings.internal, flow, 0),
       ref: null,
     };
   }
@@ -362,7 +368,7 @@ export class FindingsCollector implements Analyzer {
     if (!j.media) return;
     const pinned = this.settings.edge;
     if (pinned !== this.roamingEdge && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', this.ref(flow, j));
-    const m = this.settings.classifier.matchMediaAddr(flow.serverAddr, flow.serverPort, flow.proto);
+    const m = this.settings.classifier.matchMediaFlow(flow, 1);
     if (m?.legacy) this.add('legacy-media-range', { ...this.ref(flow, j), cidr: m.cidr });
   }
 

@@ -49,6 +49,8 @@ export const META_CLASS_SHIFT = 10;
 export const META_DNS_PAYLOAD = 0x1000;
 export const META_EVICTED = 0x2000;
 export const META_MIDSTREAM = 0x4000;
+/** The client or server address was assigned as text (FlowRecord.clientIp/serverIp): the text is what counts. */
+export const META_ADDR_TEXT = 0x8000;
 
 // ---- Hot Float64 words per row (f64) ----
 /** Capture time (monotone maximum) of the flow's last packet: LRU order. */

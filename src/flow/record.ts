@@ -27,6 +27,7 @@ import {
   G_WORDS,
   META_DNS_PAYLOAD,
   META_EVICTED,
+  META_ADDR_TEXT,
   META_IPV6,
   META_MIDSTREAM,
   META_TCP_TRACKED,
@@ -282,12 +283,23 @@ export class FlowRecord implements Flow {
     return this.addr6 !== null ? this.addr6.slice(16, 32) : u32Bytes(this.server4);
   }
 
+  /**
+   * The client's (side 0) or server's (side 1) IPv4 address as an unsigned
+   * number, or -1 for IPv6 or an address assigned as text: what flow-end
+   * code matches without formatting and parsing the dotted quad.
+   */
+  ip4(side: 0 | 1): number {
+    if ((this.u(U_META) & (META_IPV6 | META_ADDR_TEXT)) !== 0) return -1;
+    return this.u(side === 0 ? U_CLIENT4 : U_SERVER4);
+  }
+
   get clientIp(): string {
     return (this.clientText ??= this.addr6 !== null ? formatIp(this.addr6, 0, 16) : formatIp4(this.client4));
   }
 
   set clientIp(v: string) {
     this.clientText = v;
+    this.setMeta(META_ADDR_TEXT, true);
   }
 
   get serverIp(): string {
@@ -296,6 +308,7 @@ export class FlowRecord implements Flow {
 
   set serverIp(v: string) {
     this.serverText = v;
+    this.setMeta(META_ADDR_TEXT, true);
   }
 
   get firstTs(): number {
@@ -536,6 +549,11 @@ const NO_TAGS: ReadonlySet<string> = new Set();
 /** A flow's tags, read only: for a FlowRecord without any, a shared empty set instead of a new one. */
 export function tagsOf(flow: Flow): ReadonlySet<string> {
   return flow instanceof FlowRecord ? (flow.peekTags() ?? NO_TAGS) : flow.tags;
+}
+
+/** FlowRecord.ip4() of any flow: -1 (use the text) for one that is not a FlowRecord. */
+export function flowIp4(flow: Flow, side: 0 | 1): number {
+  return flow instanceof FlowRecord ? flow.ip4(side) : -1;
 }
 
 /** Big-endian 32 bits as a signed integer (stays a small integer in V8). */

@@ -150,6 +150,11 @@ describe('CidrSet', () => {
       const expected = parsed.filter(([, p]) => p[0].kind() === ip.kind() && ip.match(p)).map(([c]) => c);
       const got = [...set.lookup(ip.toString())].sort();
       if (got.join() !== expected.sort().join()) expect(got, ip.toString()).toEqual(expected);
+      if (!v6) {
+        const b = ip.toByteArray();
+        const byNumber = [...set.lookupV4(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0)].sort();
+        if (byNumber.join() !== got.join()) expect(byNumber, `${ip} as a number`).toEqual(got);
+      }
       hits += got.length;
     }
     expect(hits).toBeGreaterThan(1000);

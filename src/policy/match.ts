@@ -143,6 +143,17 @@ class BitTrie<T> {
     }
     return this.covering[node];
   }
+
+  /** lookup() of an IPv4 address given as an unsigned 32-bit number. */
+  lookupU32(addr: number): readonly T[] {
+    let node = 0;
+    for (let i = 31; i >= 0; i--) {
+      const next = (addr >>> i) & 1 ? this.one[node] : this.zero[node];
+      if (next === NO_CHILD) break;
+      node = next;
+    }
+    return this.covering[node];
+  }
 }
 
 function isV4Mapped(addr: Uint8Array): boolean {
@@ -178,6 +189,11 @@ export class CidrSet<T> {
     if (addr.length === 4) return this.v4.lookup(addr, 0, 32);
     if (addr.length !== 16) return EMPTY;
     return isV4Mapped(addr) ? this.v4.lookup(addr, 12, 32) : this.v6.lookup(addr, 0, 128);
+  }
+
+  /** Values for an IPv4 address as an unsigned 32-bit number (FlowRecord.ip4). */
+  lookupV4(addr: number): readonly T[] {
+    return this.v4.lookupU32(addr);
   }
 
   /** Values for an address as text; none for text that is not an address. */

@@ -8,6 +8,7 @@
  * (flow table, analyzers) has become garbage.
  */
 import { protoName, type Flow } from '../flow/flow.js';
+import { flowIp4 } from '../flow/record.js';
 import { formatIp4, parseIp4 } from '../decode/view.js';
 import type { ClassifiedBy, FlowClass, ReportFlow } from './schema.js';
 import { isoTime, round, sanitizeName, sanitizeNote } from './build.js';
@@ -111,8 +112,8 @@ export class ReportFlowStore {
     u32[u + U_PROTO] = flow.proto;
     u32[u + U_CLIENT_PORT] = flow.clientPort;
     u32[u + U_SERVER_PORT] = flow.serverPort;
-    this.putIp(c, flow.clientIp, u + U_CLIENT4, t + T_CLIENT_IP);
-    this.putIp(c, flow.serverIp, u + U_SERVER4, t + T_SERVER_IP);
+    this.putIp(c, flow, 0, u + U_CLIENT4, t + T_CLIENT_IP);
+    this.putIp(c, flow, 1, u + U_SERVER4, t + T_SERVER_IP);
     const packets = flow.packets;
     u32[u + U_PACKETS] = packets[0];
     u32[u + U_PACKETS + 1] = packets[1];
@@ -178,7 +179,14 @@ export class ReportFlowStore {
   }
 
   /** A dotted quad as a number when formatting the number gives the same text back, else the text. */
-  private putIp(c: RowChunk, ip: string, numWord: number, refWord: number): void {
+  private putIp(c: RowChunk, flow: Flow, side: 0 | 1, numWord: number, refWord: number): void {
+    const v4 = flowIp4(flow, side);
+    if (v4 >= 0) {
+      c.u32[numWord] = v4;
+      c.refs[refWord] = 0;
+      return;
+    }
+    const ip = side === 0 ? flow.clientIp : flow.serverIp;
     const n = parseIp4(ip);
     c.u32[numWord] = n < 0 ? 0 : n;
     c.refs[refWord] = n < 0 ? this.text(ip) : 0;

@@ -1,9 +1,12 @@
 /**
  * `npm run bench`: throughput and peak memory of the reader, the decoders,
  * flows + classification and the full pipeline, against capinfos and tshark
- * on the same generated capture. Our stages are compiled with tsc
- * (bench/tsconfig.json → bench/out/) and run with plain node, one process per
- * run, so neither tsx nor another stage is in the figures.
+ * on the same generated capture. Our stages run with plain node, one process
+ * per run, so neither tsx nor another stage is in the figures.
+ *
+ * Our stages are bundled with esbuild (bench/stage.ts and what it imports →
+ * bench/out/bench/stage.mjs), with the options scripts/build.mjs bundles the
+ * CLI with, so they load as the CLI does.
  *
  * Env: BENCH_PACKETS (default 3 000 000), BENCH_FILE (use an existing capture),
  * BENCH_RUNS (runs per stage of ours, best kept; default 3), BENCH_SKIP_TSHARK=1
@@ -11,11 +14,12 @@
  * first N packets and scale its time; its memory is then not comparable).
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { build } from 'esbuild';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { BUNDLE_OPTIONS } from '../scripts/build.mjs';
 import { DEFAULT_PACKETS, defaultBenchPath, generateBenchCapture } from './generate.js';
 
 const run = promisify(execFile);
@@ -49,17 +53,10 @@ interface Result {
   note?: string;
 }
 
-/** Compile bench/stage.ts and everything it imports to bench/out with the project's compiler options. */
+/** Bundle bench/stage.ts and everything it imports into bench/out/stage.mjs, as the CLI is bundled. */
 async function compile(): Promise<void> {
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   rmSync(OUT, { recursive: true, force: true });
-  try {
-    await run(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json')], { cwd: ROOT, maxBuffer: 16 << 20 });
-  } catch (e) {
-    throw new Error(`tsc failed:\n${(e as { stdout?: string }).stdout ?? (e as Error).message}`);
-  }
-  // src/engine/version.ts reads ../../package.json relative to itself; the copy also keeps "type": "module".
-  copyFileSync(join(ROOT, 'package.json'), join(OUT, 'package.json'));
+  await build({ ...BUNDLE_OPTIONS, entryPoints: [join(ROOT, 'bench', 'stage.ts')], outfile: join(OUT, 'stage.mjs') });
 }
 
 /** A process under /usr/bin/time: wall seconds, CPU seconds, max RSS; stdout returned. */
@@ -79,7 +76,7 @@ async function timed(cmd: string, args: string[]): Promise<{ wallS: number; cpuS
 async function ours(stage: Stage, file: string, runs: number): Promise<Result> {
   let best: Result | null = null;
   for (let i = 0; i < runs; i++) {
-    const t = await timed(process.execPath, [...CLI_NODE_OPTIONS, join(OUT, 'bench', 'stage.js'), stage, file]);
+    const t = await timed(process.execPath, [...CLI_NODE_OPTIONS, join(OUT, 'stage.mjs'), stage, file]);
     const r = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { packets: number; seconds: number };
     const result: Result = { name: STAGE_NAMES[stage], packets: r.packets, wallS: t.wallS, cpuS: t.cpuS, maxRssBytes: t.maxRssBytes, workS: r.seconds };
     if (best === null || result.workS! < best.workS!) best = result;
@@ -125,7 +122,7 @@ async function main(): Promise<void> {
   }
   const fileBytes = statSync(file).size;
   console.log(`capture: ${file} (${fmt(fileBytes / MB, 1)} MB)`);
-  console.log('compiling bench/stage.ts with tsc into bench/out ...');
+  console.log('bundling bench/stage.ts with esbuild into bench/out ...');
   await compile();
 
   const rows: Result[] = [];

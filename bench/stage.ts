@@ -1,7 +1,7 @@
 /**
  * One benchmark stage in its own process, so peak RSS is the stage's own.
- * bench/run.ts compiles this file (and what it imports) with tsc and runs it
- * with plain node: `node bench/out/bench/stage.js <stage> <file>`.
+ * bench/run.ts bundles this file (and what it imports) with esbuild and runs it
+ * with plain node: `node bench/out/stage.mjs <stage> <file>`.
  * Stages: read | decode | flows | pipeline (see docs/benchmark.md).
  * Prints one JSON line: { packets, seconds }; seconds exclude start-up and module loading.
  */

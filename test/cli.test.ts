@@ -1,6 +1,6 @@
 /** End-to-end: the real bin/spokecap as a child process (no shell), on public captures. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +93,21 @@ describe.concurrent('bin/spokecap', () => {
     expect(good.code).toBe(0);
     expect(badReport.findings.some((f) => f.severity === 'error')).toBe(true);
     expect(bad.code).toBe(1);
+  });
+
+  it('runs the bundle npm install builds and the sources through tsx alike (SPOKECAP_FROM_SOURCE=1)', async () => {
+    const bundle = join(root, 'dist/cli/spokecap.mjs');
+    expect(existsSync(bundle), 'npm install (prepare) builds dist/cli/spokecap.mjs').toBe(true);
+    const args = [join(root, 'samples/office.pcapng'), '--json'];
+    const [built, source, versionFromSource] = await Promise.all([
+      spokecap(args),
+      spokecap(args, { env: { SPOKECAP_FROM_SOURCE: '1' } }),
+      spokecap(['--version'], { env: { SPOKECAP_FROM_SOURCE: '1' } }),
+    ]);
+    const stable = (text: string) => JSON.stringify(JSON.parse(text), (k, v) => (k === 'generatedAt' || k === 'durationMs' ? undefined : v));
+    expect(built.code).toBe(source.code);
+    expect(stable(built.stdout)).toBe(stable(source.stdout));
+    expect(versionFromSource.stdout).toBe(`spokecap ${version}\n`);
   });
 
   it('reads a capture from stdin with -', async () => {

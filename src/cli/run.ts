@@ -3,7 +3,7 @@
  * chosen output. Returns the exit code; never calls process.exit, so every
  * stream is flushed and tests can run it in-process.
  */
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../engine/version.js';
 import { writeFile } from 'node:fs/promises';
 import { CaptureOpenError } from '../capture/types.js';
 import type { AnalyzeOptions, Progress } from '../engine/engine.js';
@@ -66,7 +66,7 @@ export async function run(io: CliIO, deps: CliDeps = defaultDeps): Promise<numbe
         io.stdout.write(HELP);
         return 0;
       case 'version':
-        io.stdout.write(`spokecap ${packageVersion()}\n`);
+        io.stdout.write(`spokecap ${VERSION}\n`);
         return 0;
       case 'live':
       case 'interfaces':
@@ -123,7 +123,4 @@ async function analyzeCommand(cmd: AnalyzeCommand, engine: Engine, io: CliIO, de
   return exitCodeFor(report);
 }
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newFlow } from './table.js';
-import { tcpCounters, tcpFinished, tcpPacket, udpConnState } from './tcp-state.js';
+import { tcpCounters, tcpFinished, tcpPacket, udpConnState, withLetter } from './tcp-state.js';
 import type { FlowRecord } from './record.js';
 
 /** The tracker of one stand-alone flow (its state lives in the flow's row). */
@@ -186,5 +186,22 @@ describe('history extras', () => {
     expect(run([['C', 'S'], ['s', 'RA']]).tcp.finished()).toBe(true);
     expect(run([['C', 'S'], ['s', 'SA'], ['C', 'FA']]).tcp.finished()).toBe(false);
     expect(run([['C', 'S'], ['s', 'SA'], ['C', 'FA'], ['s', 'FA']]).tcp.finished()).toBe(true);
+  });
+});
+
+describe('withLetter', () => {
+  it('appends a letter, from the cache or not', () => {
+    expect(withLetter('Sh', 'A')).toBe('ShA');
+    expect(withLetter('', 'S')).toBe('S');
+    expect(withLetter(withLetter(withLetter('', 'S'), 'h'), 'A')).toBe('ShA');
+    expect(withLetter(withLetter(withLetter('', 'S'), 'h'), 'A')).toBe('ShA');
+    expect(withLetter('Sh', 'a')).toBe('Sha');
+  });
+
+  it('stays correct past the cache bound', () => {
+    let h = '';
+    for (let i = 0; i < 5000; i++) expect(withLetter(`x${i}`, 'D')).toBe(`x${i}D`);
+    for (const c of 'ShADadFf') h = withLetter(h, c);
+    expect(h).toBe('ShADadFf');
   });
 });

@@ -120,7 +120,7 @@ export function tcpPacket(flow: FlowRecord, dir: 0 | 1, segment: TcpSegment): vo
     const n = ++u[t + T_ZERO_WINDOWS + dir];
     if (n === POW10[u[t + T_ZW_EXP + dir]]) {
       u[t + T_ZW_EXP + dir]++;
-      flow.history += dir === 0 ? 'W' : 'w';
+      flow.history = withLetter(flow.history, dir === 0 ? 'W' : 'w');
     }
   }
 
@@ -174,7 +174,7 @@ function trackSequence(flow: FlowRecord, u: Uint32Array, t: number, dir: 0 | 1, 
     const n = ++u[t + T_RETRANSMITS + dir];
     if (n === POW10[u[t + T_RX_EXP + dir]]) {
       u[t + T_RX_EXP + dir]++;
-      flow.history += dir === 0 ? 'T' : 't';
+      flow.history = withLetter(flow.history, dir === 0 ? 'T' : 't');
     }
   }
 }
@@ -184,7 +184,28 @@ function letterOnce(flow: FlowRecord, u: Uint32Array, t: number, letter: number,
   if (u[t + T_HISTORY_BITS] & bit) return;
   u[t + T_HISTORY_BITS] |= bit;
   const ch = LETTERS[letter];
-  flow.history += dir === 0 ? ch : ch.toLowerCase();
+  flow.history = withLetter(flow.history, dir === 0 ? ch : ch.toLowerCase());
+}
+
+/** Histories made so far, each with its one-letter extensions: flows share the few distinct strings. */
+const historyNext = new Map<string, Map<string, string>>();
+/** Distinct histories kept (the cache starts over when full; a history is at most ~30 letters). */
+const MAX_HISTORIES = 4096;
+
+/**
+ * history + letter, as one shared string per distinct history: tens of
+ * thousands of live TCP flows then hold a handful of strings, not one each,
+ * and no string is made per letter once a history is known.
+ */
+export function withLetter(history: string, letter: string): string {
+  let next = historyNext.get(history);
+  if (next === undefined) {
+    if (historyNext.size >= MAX_HISTORIES) historyNext.clear();
+    historyNext.set(history, (next = new Map()));
+  }
+  let h = next.get(letter);
+  if (h === undefined) next.set(letter, (h = history + letter));
+  return h;
 }
 
 function setState(u: Uint32Array, t: number, dir: 0 | 1, s: number): void {

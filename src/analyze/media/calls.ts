@@ -157,13 +157,7 @@ function direction(streams: RtpStream[]): Direction {
  * suppression (DTX, comfort noise) does not read as a bandwidth shortfall.
  */
 function activeKbps(s: RtpStream): number | null {
-  const points = s.timelinePoints();
-  // The last bucket is usually partial; leave it out when there are others.
-  const full = points.length > 1 ? points.slice(0, -1) : points;
-  const peak = Math.max(0, ...full.map((p) => p.packets));
-  if (peak === 0) return null;
-  const active = full.filter((p) => p.packets >= peak * ACTIVE_SHARE);
-  return active.reduce((sum, p) => sum + p.kbps, 0) / active.length;
+  return s.activeKbps(ACTIVE_SHARE);
 }
 
 function endpoint(ip: string, port: number): Endpoint {

@@ -517,6 +517,11 @@ export class RtpStream implements RowOwner {
     return this.timeline ? this.timeline.points() : [];
   }
 
+  /** Timeline.activeKbps (null without a timeline). */
+  activeKbps(share: number): number | null {
+    return this.timeline ? this.timeline.activeKbps(share) : null;
+  }
+
   toReport(): ReportRtpStream {
     const hasClock = this.clockRate !== null;
     return {

@@ -91,6 +91,30 @@ describe('Timeline', () => {
     }
   });
 
+  it('gives the active-bucket kbps of its points without making them', () => {
+    // The figure as calls worked it out from points() before.
+    const fromPoints = (points: TimelinePoint[], share: number): number | null => {
+      const full = points.length > 1 ? points.slice(0, -1) : points;
+      const peak = Math.max(0, ...full.map((p) => p.packets));
+      if (peak === 0) return null;
+      const active = full.filter((p) => p.packets >= peak * share);
+      return active.reduce((sum, p) => sum + p.kbps, 0) / active.length;
+    };
+    for (const [seed, maxPoints] of [
+      [5, 600],
+      [6, 8],
+      [7, 1],
+    ]) {
+      const t0 = 1_700_000_000.5;
+      const cols = new StreamColumns();
+      const tl = new Timeline(cols, cols.take(), t0, 99, maxPoints);
+      for (const s of samples(seed, 2000, t0)) tl.add({ ts: s.ts, ipBytes: s.bytes }, NO_JITTER, s.highest);
+      for (const share of [0, 0.5, 0.9]) expect(tl.activeKbps(share)).toBe(fromPoints(tl.points(), share));
+    }
+    const empty = new StreamColumns();
+    expect(new Timeline(empty, empty.take(), 0, 0, 10).activeKbps(0.5)).toBeNull();
+  });
+
   it('puts a packet on a bucket boundary in the later bucket and one before t0 in the first', () => {
     const cols = new StreamColumns();
     const tl = new Timeline(cols, cols.take(), 10, 0, 600);

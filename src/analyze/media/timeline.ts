@@ -144,6 +144,32 @@ export class Timeline {
     this.width *= 2;
   }
 
+  /**
+   * Mean kbps over the buckets with at least `share` of the busiest bucket's
+   * packets, the last (usually partial) bucket left out when there are
+   * others; null when no bucket has packets. The same figure as from
+   * points(), without making them (calls read it once per stream).
+   */
+  activeKbps(share: number): number | null {
+    this.flushLast();
+    const n = this.packets.length > 1 ? this.packets.length - 1 : this.packets.length;
+    let peak = 0;
+    for (let i = 0; i < n; i++) if (this.packets[i] > peak) peak = this.packets[i];
+    if (peak === 0) return null;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < n; i++)
+      if (this.packets[i] >= peak * share) {
+        sum += this.kbpsAt(i);
+        count++;
+      }
+    return sum / count;
+  }
+
+  private kbpsAt(i: number): number {
+    return Math.round(((this.bytes[i] * 8) / 1000 / this.width) * 1000) / 1000;
+  }
+
   points(): TimelinePoint[] {
     this.flushLast();
     const out: TimelinePoint[] = [];
@@ -155,7 +181,7 @@ export class Timeline {
         packets: this.packets[i],
         lost: this.highest[i] - prev - this.packets[i],
         jitterMs: j === NO_JITTER ? null : j / 1000,
-        kbps: Math.round(((this.bytes[i] * 8) / 1000 / this.width) * 1000) / 1000,
+        kbps: this.kbpsAt(i),
       });
       prev = this.highest[i];
     }

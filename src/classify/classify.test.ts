@@ -5,7 +5,7 @@ import { loadPolicy } from '../policy/load.js';
 import { parseIp } from '../policy/match.js';
 import { SPOKE_TWILIO_POLICY } from '../policy/spoke-twilio.js';
 import type { Policy } from '../policy/types.js';
-import { Classifier, summarizeClasses } from './classify.js';
+import { Classifier, ListInterner, summarizeClasses } from './classify.js';
 import { NameMap } from './names.js';
 import { newFlow } from '../flow/table.js';
 import { makeFlow, type FlowSpec } from './test-flows.js';
@@ -403,6 +403,32 @@ describe('classify', () => {
     flow.tls!.sni = 'www.example.com';
     classifier.classify(flow);
     expect(flow).toMatchObject({ cls: 'other', service: null, clientType: null, families: [], classifiedBy: ['sni'] });
+  });
+
+  it('gives flows classified alike one shared, frozen list of each kind', () => {
+    const a = makeFlow({ client: LAN, server: '52.0.0.1', serverPort: 443, sni: 'ers.twilio.com' });
+    const b = makeFlow({ client: LAN, server: '52.0.0.2', serverPort: 443, sni: 'ers.twilio.com' });
+    classifier.classify(a);
+    classifier.classify(b);
+    expect(a.classifiedBy).toEqual(['sni', 'port']);
+    expect(a.classifiedBy).toBe(b.classifiedBy);
+    expect(a.families).toBe(b.families);
+    expect(Object.isFrozen(a.classifiedBy) && Object.isFrozen(a.families) && Object.isFrozen(a.conflicts)).toBe(true);
+    const c = makeFlow({ client: LAN, server: '52.0.0.3', serverPort: 443, sni: 'x.example' });
+    c.dnsName = 'ers.twilio.com';
+    classifier.classify(c);
+    expect(c.conflicts).toEqual(['sni:other vs dns:twilio-signalling(ers)']);
+  });
+
+  it('interns lists exactly, also past its bound', () => {
+    const lists = new ListInterner();
+    expect(lists.intern([])).toEqual([]);
+    const ab = lists.intern(['a', 'b']);
+    expect(lists.intern(['a', 'b'])).toBe(ab);
+    expect(lists.intern(['a'])).toEqual(['a']);
+    expect(lists.intern(['b', 'a'])).toEqual(['b', 'a']);
+    for (let i = 0; i < 10_000; i++) expect(lists.intern([`x${i}`, 'y'])).toEqual([`x${i}`, 'y']);
+    expect(lists.intern(['a', 'b'])).toEqual(['a', 'b']);
   });
 });
 

@@ -106,6 +106,11 @@ export class Classifier {
   private readonly compiled: CompiledPolicy;
   private readonly names: NameLookup | null;
   private readonly nameVerdicts = new Map<string, NameVerdict>();
+  /** classify()'s lists while it decides (reused: one flow at a time). */
+  private readonly by: ClassifiedBy[] = [];
+  private readonly conflicts: string[] = [];
+  private readonly families: string[] = [];
+  private readonly lists = new ListInterner();
 
   /** Throws an Error naming the policy's edges if `opts.edge` is not one of them. */
   constructor(policy: Policy, opts: ClassifierOptions = {}) {
@@ -188,31 +193,43 @@ export class Classifier {
     flow.service = null;
     flow.edge = null;
     flow.clientType = null;
-    flow.classifiedBy = [];
-    flow.conflicts = [];
-    flow.families = [];
+    const by = this.by;
+    const conflicts = this.conflicts;
+    const families = this.families;
+    by.length = conflicts.length = families.length = 0;
+    this.decide(flow);
+    // Shared, frozen lists: flows repeat a handful of them, and only classify writes them (replacing, never editing).
+    flow.classifiedBy = this.lists.intern(by) as ClassifiedBy[];
+    flow.conflicts = this.lists.intern(conflicts) as string[];
+    flow.families = this.lists.intern(families) as string[];
+  }
+
+  /** classify() into this.by / this.conflicts / this.families. */
+  private decide(flow: Flow): void {
     if (this.classifyByTags(flow)) return;
 
     const evidence = this.gatherEvidence(flow);
-    const winner = evidence.find((e) => e.cls !== null);
+    let winner: Evidence | undefined;
     for (const e of evidence)
       if (e.cls === null) flow.notes.push(`${sanitizeText(e.name!)} is under a policy domain but matches no policy host`);
+      else winner ??= e;
     if (!winner) {
       flow.cls = 'other';
       return;
     }
     flow.cls = winner.cls;
+    const by = this.by;
     if (winner.host) this.applyHost(flow, winner, winner.host);
     else if (winner.media) this.applyMedia(flow, winner, winner.media, evidence);
-    else flow.classifiedBy.push(winner.by);
+    else by.push(winner.by);
 
     for (const e of evidence) {
       if (e === winner || e.cls === null) continue;
-      if (claim(e) === claim(winner)) {
-        if (!flow.classifiedBy.includes(e.by)) flow.classifiedBy.push(e.by);
-      } else flow.conflicts.push(`${describe(winner)} vs ${describe(e)}`);
+      if (sameClaim(e, winner)) {
+        if (!by.includes(e.by)) by.push(e.by);
+      } else this.conflicts.push(`${describe(winner)} vs ${describe(e)}`);
     }
-    sortByRank(flow.classifiedBy, rankOfKind);
+    sortByRank(by, rankOfKind);
 
     if (winner.side === 'client') noteOriginator(flow, claim(winner));
     const pinned = this.pinnedEdge;
@@ -229,7 +246,7 @@ export class Classifier {
         if ((vpn || tag.startsWith('vdi:')) && tag.length > 4) {
           flow.cls = vpn ? 'tunnel' : 'vdi';
           flow.service = tag.slice(4);
-          flow.classifiedBy.push('payload');
+          this.by.push('payload');
           return true;
         }
       }
@@ -239,8 +256,8 @@ export class Classifier {
     if (!dnsTag && !dnsPort) return false;
     flow.cls = 'dns';
     flow.service = 'dns';
-    if (dnsTag) flow.classifiedBy.push('payload');
-    if (dnsPort) flow.classifiedBy.push('port');
+    if (dnsTag) this.by.push('payload');
+    if (dnsPort) this.by.push('port');
     return true;
   }
 
@@ -295,11 +312,11 @@ export class Classifier {
     flow.service = h.service;
     flow.edge = m.edge;
     flow.clientType = h.clients.length === 1 ? h.clients[0] : null;
-    flow.classifiedBy.push(e.by);
+    this.by.push(e.by);
     const port = e.side === 'server' ? flow.serverPort : flow.clientPort;
     if (flow.proto === TCP && h.ports.includes(port)) {
-      flow.classifiedBy.push('port');
-      flow.families.push(h.id);
+      this.by.push('port');
+      this.families.push(h.id);
     } else
       flow.notes.push(`${protoName(flow.proto)}/${port} is not the policy's ${h.proto}/${h.ports.join(',')} for ${sanitizeText(m.name)}`);
     if (h.legacy) flow.notes.push(`legacy host ${sanitizeText(m.name)}: ${h.legacy}`);
@@ -308,7 +325,7 @@ export class Classifier {
   private applyMedia(flow: Flow, e: Evidence, m: MediaMatch, evidence: Evidence[]): void {
     const [lo, hi] = this.policy.media.portRange;
     const port = e.side === 'server' ? flow.serverPort : flow.clientPort;
-    flow.classifiedBy.push('cidr', 'port');
+    this.by.push('cidr', 'port');
     if (!m.inPolicy) {
       flow.notes.push(
         `${protoName(flow.proto)}/${port} to media range ${m.cidr} is outside the policy's ${this.policy.media.proto}/${lo}-${hi}`,
@@ -317,7 +334,7 @@ export class Classifier {
     }
     flow.service = 'media';
     flow.edge = m.edge ?? this.edgeHint(flow, evidence);
-    flow.families.push(m.shared ? MEDIA_SHARED_FAMILY : mediaFamily(m.edge!));
+    this.families.push(m.shared ? MEDIA_SHARED_FAMILY : mediaFamily(m.edge!));
     if (m.legacy)
       flow.notes.push(`${m.cidr} is a legacy per-edge media range; Twilio media uses ${this.policy.media.shared.join(' ')} since October 2023`);
   }
@@ -347,11 +364,55 @@ function noteOriginator(flow: Flow, what: string): void {
   } else flow.notes.push(`the first packet seen came from ${flow.clientIp} (${what}); the capture may have started mid-flow`);
 }
 
+/** The service or edge in a claim (see claim), or null. */
+function claimDetail(e: Evidence): string | null {
+  return e.host ? e.host.host.service : e.media && e.cls === 'twilio-media' ? (e.media.edge ?? 'shared') : null;
+}
+
 /** What evidence says: "twilio-signalling(chunderw-vpc-gll)", "twilio-media(us1)", "other". */
 function claim(e: Evidence): string {
-  const detail = e.host ? e.host.host.service : e.media && e.cls === 'twilio-media' ? (e.media.edge ?? 'shared') : null;
+  const detail = claimDetail(e);
   return `${e.cls}${detail ? `(${detail})` : ''}`;
 }
+
+/** claim(a) === claim(b), without making the strings (once per piece of evidence per flow). */
+function sameClaim(a: Evidence, b: Evidence): boolean {
+  return a.cls === b.cls && (claimDetail(a) || null) === (claimDetail(b) || null);
+}
+
+/** Nodes kept by a ListInterner before it starts over. */
+const MAX_LIST_NODES = 4096;
+
+/** Equal string lists as one frozen array, found through a trie of their items (no key string is built). */
+export class ListInterner {
+  private root = new ListNode();
+  private nodes = 0;
+
+  intern(items: readonly string[]): readonly string[] {
+    if (items.length === 0) return NO_ITEMS;
+    let node = this.root;
+    for (const item of items) {
+      let next = node.next.get(item);
+      if (next === undefined) {
+        if (++this.nodes > MAX_LIST_NODES) {
+          this.root = new ListNode();
+          this.nodes = 0;
+          return this.intern(items);
+        }
+        node.next.set(item, (next = new ListNode()));
+      }
+      node = next;
+    }
+    return (node.list ??= Object.freeze(items.slice()));
+  }
+}
+
+class ListNode {
+  readonly next = new Map<string, ListNode>();
+  list: readonly string[] | null = null;
+}
+
+const NO_ITEMS: readonly string[] = Object.freeze([]);
 
 /** Evidence with its kind: "sni:other", "cidr:twilio-media(us1)". */
 function describe(e: Evidence): string {

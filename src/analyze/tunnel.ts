@@ -17,6 +17,7 @@
  */
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { SERVER, type Flow } from '../flow/flow.js';
+import { flowBytes, flowPackets } from '../flow/record.js';
 import type { Endpoint } from '../report/schema.js';
 import {
   IPPROTO_AH,
@@ -791,7 +792,7 @@ export class TunnelAnalyzer implements Analyzer {
       this.probes--;
     }
     const probe = typeof held === 'object' ? held : undefined;
-    const bytes = flow.bytes[0] + flow.bytes[1];
+    const bytes = flowBytes(flow, 0) + flowBytes(flow, 1);
     const outer = this.innerOf.size > 0 ? this.innerOf.get(flow) : undefined;
     if (outer !== undefined) {
       this.innerOf.delete(flow);
@@ -801,7 +802,7 @@ export class TunnelAnalyzer implements Analyzer {
         if (isSpokeTwilio(flow) && tunnel.spokeTwilioInside.length < MAX_UIDS) tunnel.spokeTwilioInside.push(flow.uid);
       }
     } else if (probe?.detection) {
-      probe.detection.packets = flow.packets[0] + flow.packets[1];
+      probe.detection.packets = flowPackets(flow, 0) + flowPackets(flow, 1);
       probe.detection.bytes = bytes;
       if (this.isExternal(flow)) this.tunnelBytes += bytes;
     } else if (this.isExternal(flow)) {

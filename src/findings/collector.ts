@@ -7,6 +7,7 @@
  */
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { CLIENT, SERVER, type Flow, type IcmpErrorEvent } from '../flow/flow.js';
+import { flowPackets } from '../flow/record.js';
 import { verifyTransportChecksum } from '../decode/index.js';
 import { formatIp, IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import { destinationFamilies } from '../policy/compile.js';
@@ -246,14 +247,13 @@ export class FindingsCollector implements Analyzer {
     for (const id of flow.families) host ??= this.hostsById.get(id) ?? null;
     if (!host && name) host = this.settings.classifier.matchHost(name)?.host ?? null;
     const media = flow.cls === 'twilio-media';
-    const packets = flow.packets;
     return {
       name,
       tier: host ? (host.required ? 'required' : 'policy') : media ? 'required' : 'other',
       host,
       media,
-      clientPackets: packets[CLIENT],
-      serverPackets: packets[SERVER],
+      clientPackets: flowPackets(flow, CLIENT),
+      serverPackets: flowPackets(flow, SERVER),
       clientInternal: internalAddr(this.settings.internal, flow, 0),
       ref: null,
     };

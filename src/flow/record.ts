@@ -343,6 +343,16 @@ export class FlowRecord implements Flow {
     this.setU(U_LAST_FRAME, v);
   }
 
+  /** packets[dir] without the tuple. */
+  packetCount(dir: 0 | 1): number {
+    return this.u(U_PACKETS + dir);
+  }
+
+  /** bytes[dir] without the tuple. */
+  byteCount(dir: 0 | 1): number {
+    return this.f(F_BYTES + dir);
+  }
+
   get packets(): readonly [number, number] {
     return [this.u(U_PACKETS), this.u(U_PACKETS + 1)];
   }
@@ -549,6 +559,16 @@ const NO_TAGS: ReadonlySet<string> = new Set();
 /** A flow's tags, read only: for a FlowRecord without any, a shared empty set instead of a new one. */
 export function tagsOf(flow: Flow): ReadonlySet<string> {
   return flow instanceof FlowRecord ? (flow.peekTags() ?? NO_TAGS) : flow.tags;
+}
+
+/** flow.packets[dir] (a FlowRecord's without making the tuple). */
+export function flowPackets(flow: Flow, dir: 0 | 1): number {
+  return flow instanceof FlowRecord ? flow.packetCount(dir) : flow.packets[dir];
+}
+
+/** flow.bytes[dir] (a FlowRecord's without making the tuple). */
+export function flowBytes(flow: Flow, dir: 0 | 1): number {
+  return flow instanceof FlowRecord ? flow.byteCount(dir) : flow.bytes[dir];
 }
 
 /** FlowRecord.ip4() of any flow: -1 (use the text) for one that is not a FlowRecord. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as columns from './columns.js';
 import { FlowTable, MAX_ICMP_ERRORS_PER_FLOW, MAX_ORPHAN_ICMP_ERRORS, type FlowTableOptions } from './table.js';
 import { MAX_EVIDENCE_FRAMES, type Flow } from './flow.js';
+import { flowBytes, flowPackets } from './record.js';
 import { PacketView } from '../decode/view.js';
 import { decodePacket, LINKTYPE_ETHERNET } from '../decode/index.js';
 import { ethernet, ipv4, ipv6, tcpPacket, udp, udpPacket, type TcpOpts } from '../synth/packets.js';
@@ -124,6 +125,9 @@ describe('per-direction accounting', () => {
     feed(t, data, 10.05);
     expect(f.packets).toEqual([2, 1]);
     expect(f.bytes).toEqual([syn.length + data.length, synAck.length]);
+    expect([flowPackets(f, 0), flowPackets(f, 1), flowBytes(f, 0), flowBytes(f, 1)]).toEqual([...f.packets, ...f.bytes]);
+    const plain = { ...f, packets: [7, 8], bytes: [9, 10] } as unknown as Flow; // not a FlowRecord: read through the tuples
+    expect([flowPackets(plain, 1), flowBytes(plain, 0)]).toEqual([8, 9]);
     expect(f.payloadBytes).toEqual([300, 0]);
     expect(f.dirFirstTs).toEqual([10, 10.02]);
     expect([f.firstTs, f.lastTs, f.firstFrame, f.lastFrame]).toEqual([10, 10.05, 1, 3]);

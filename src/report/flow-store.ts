@@ -8,7 +8,7 @@
  * (flow table, analyzers) has become garbage.
  */
 import { protoName, type Flow } from '../flow/flow.js';
-import { flowIp4 } from '../flow/record.js';
+import { flowBytes, flowIp4, flowPackets } from '../flow/record.js';
 import { formatIp4, parseIp4 } from '../decode/view.js';
 import type { ClassifiedBy, FlowClass, ReportFlow } from './schema.js';
 import { isoTime, round, sanitizeName, sanitizeNote } from './build.js';
@@ -100,9 +100,8 @@ export class ReportFlowStore {
 
     f64[f + F_FIRST_TS] = flow.firstTs;
     f64[f + F_LAST_TS] = flow.lastTs;
-    const bytes = flow.bytes;
-    f64[f + F_BYTES] = bytes[0];
-    f64[f + F_BYTES + 1] = bytes[1];
+    f64[f + F_BYTES] = flowBytes(flow, 0);
+    f64[f + F_BYTES + 1] = flowBytes(flow, 1);
     f64[f + F_RTT] = flow.synToSynAck ?? NaN;
 
     const uid = flow.uid;
@@ -114,9 +113,8 @@ export class ReportFlowStore {
     u32[u + U_SERVER_PORT] = flow.serverPort;
     this.putIp(c, flow, 0, u + U_CLIENT4, t + T_CLIENT_IP);
     this.putIp(c, flow, 1, u + U_SERVER4, t + T_SERVER_IP);
-    const packets = flow.packets;
-    u32[u + U_PACKETS] = packets[0];
-    u32[u + U_PACKETS + 1] = packets[1];
+    u32[u + U_PACKETS] = flowPackets(flow, 0);
+    u32[u + U_PACKETS + 1] = flowPackets(flow, 1);
     u32[u + U_FIRST_FRAME] = flow.firstFrame;
 
     const tls = flow.tls;

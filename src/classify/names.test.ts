@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_NAMES_PER_IP, NameMap, type NameSink } from './names.js';
+import { MAX_NAMES_PER_IP, NameMap, type NameAnswer, type NameSink } from './names.js';
+import { parseIp4 } from '../decode/view.js';
 import { newFlow } from '../flow/table.js';
 import { makeFlow } from './test-flows.js';
 
@@ -114,5 +115,120 @@ describe('NameMap', () => {
       }
       expect(m.lookup('10.0.0.1', ts)).toBe(expected);
     }
+  });
+});
+
+/** The map as it was (an object per answer, a Map of arrays in LRU order): the rows must behave exactly like it. */
+class ModelNameMap {
+  readonly byIp = new Map<string, NameAnswer[]>();
+  evictions = 0;
+  constructor(private readonly maxEntries: number) {}
+
+  add(ip: string, name: string, ts: number, ttl: number): void {
+    const n = name.toLowerCase().replace(/\.$/, '');
+    if (n === '') return;
+    let answers = this.byIp.get(ip);
+    this.byIp.delete(ip);
+    const known = answers?.find((a) => a.name === n);
+    if (known) {
+      known.firstTs = Math.min(known.firstTs, ts);
+      known.lastTs = Math.max(known.lastTs, ts);
+      known.ttl = ttl;
+    } else {
+      answers = answers ? [...answers] : [];
+      if (answers.length >= MAX_NAMES_PER_IP) {
+        let oldest = 0;
+        for (let i = 1; i < answers.length; i++) if (answers[i].lastTs < answers[oldest].lastTs) oldest = i;
+        answers.splice(oldest, 1);
+      }
+      answers.push({ name: n, firstTs: ts, lastTs: ts, ttl });
+    }
+    this.byIp.set(ip, answers!);
+    if (this.byIp.size > this.maxEntries) {
+      this.byIp.delete(this.byIp.keys().next().value!);
+      this.evictions++;
+    }
+  }
+
+  lookupAll(ip: string, ts: number): NameAnswer[] {
+    const answers = this.byIp.get(ip);
+    if (!answers) return [];
+    this.byIp.delete(ip);
+    this.byIp.set(ip, answers);
+    return answers.filter((a) => a.firstTs <= ts).sort((a, b) => a.firstTs - b.firstTs).map((a) => ({ ...a }));
+  }
+
+  lookup(ip: string, ts: number): string | null {
+    let best: string | null = null;
+    let bestTs = -Infinity;
+    for (const a of this.lookupAll(ip, ts)) {
+      const t = a.lastTs <= ts ? a.lastTs : a.firstTs;
+      if (t > bestTs) [best, bestTs] = [a.name, t];
+    }
+    return best;
+  }
+}
+
+describe('NameMap against the map it replaced', () => {
+  // IPv4 (low and high halves of the 32-bit range, as text and as numbers), IPv6 and other text keys.
+  const ips = ['10.0.0.1', '10.0.0.2', '192.168.1.1', '200.1.2.3', '255.255.255.255', '0.0.0.0', '2001:db8::1', '::1', 'fe80::1', 'host.lan'];
+
+  it('agrees on every lookup, size and eviction, with IPv4 added as text or as a number, signed or not', () => {
+    for (let round = 0; round < 200; round++) {
+      let x = 0x9e3779b9 ^ round;
+      const rand = (n: number) => {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) % n;
+      };
+      const maxEntries = 1 + rand(6);
+      const m = new NameMap({ maxEntries });
+      const model = new ModelNameMap(maxEntries);
+      for (let op = 0; op < 120; op++) {
+        const ip = ips[rand(ips.length)];
+        const ts = rand(8);
+        const r = rand(10);
+        if (r < 6) {
+          const name = `n${rand(7)}.example${rand(4) === 0 ? '.' : ''}`;
+          const ttl = rand(100);
+          model.add(ip, name, ts, ttl);
+          const v4 = parseIp4(ip);
+          if (v4 >= 0 && r < 2) m.addIp4(v4, name, ts, ttl);
+          else if (v4 >= 0 && r < 4) m.addIp4(v4 | 0, name, ts, ttl);
+          else m.add(ip, name, ts, ttl);
+        } else if (r < 8) {
+          expect(m.lookup(ip, ts)).toBe(model.lookup(ip, ts));
+        } else {
+          expect(m.lookupAll(ip, ts)).toEqual(model.lookupAll(ip, ts));
+        }
+        expect([m.size, m.evictions]).toEqual([model.byIp.size, model.evictions]);
+      }
+      // The same addresses held, the same recency order: evict them one by one.
+      [...model.byIp.keys()].forEach((ip, k) => {
+        m.add(`10.9.${k}.1`, 'filler', 0, 0);
+        expect(m.lookupAll(ip, Infinity)).toEqual([]);
+      });
+    }
+  });
+
+  it('evicts the least recently used across IPv4 and IPv6 keys', () => {
+    const m = new NameMap({ maxEntries: 3 });
+    m.addIp4(0xc0a80101, 'a', 1, 1); // 192.168.1.1
+    m.add('2001:db8::1', 'b', 1, 1);
+    m.add('10.0.0.1', 'c', 1, 1);
+    expect(m.lookup('192.168.1.1', 2)).toBe('a'); // a used: b is now the oldest
+    m.add('fe80::1', 'd', 1, 1);
+    expect(m.lookup('2001:db8::1', 2)).toBeNull();
+    m.addIp4(0x0a000002, 'e', 1, 1); // 10.0.0.2 evicts 10.0.0.1
+    expect([m.lookup('10.0.0.1', 2), m.lookup('192.168.1.1', 2), m.lookup('fe80::1', 2), m.lookup('10.0.0.2', 2)]).toEqual([null, 'a', 'd', 'e']);
+    expect(m.evictions).toBe(2);
+  });
+
+  it('reuses the rows of dropped names and evicted addresses', () => {
+    const m = new NameMap({ maxEntries: 2 });
+    for (let i = 0; i < 5000; i++) m.addIp4(i, `n${i % 9}.example`, i, 60);
+    expect(m.size).toBe(2);
+    expect(m.lookupAll('0.0.19.135', Infinity)).toEqual([{ name: 'n4.example', firstTs: 4999, lastTs: 4999, ttl: 60 }]);
   });
 });

@@ -16,6 +16,8 @@ import { FlowRecord } from '../flow/record.js';
 /** What the DNS analyzer feeds. */
 export interface NameSink {
   add(ip: string, name: string, ts: number, ttl: number): void;
+  /** add() for an IPv4 address given as its 32-bit number (signed or unsigned), when the sink can take it without text. */
+  addIp4?(ip4: number, name: string, ts: number, ttl: number): void;
 }
 
 export interface NameAnswer {
@@ -32,27 +34,52 @@ export const DEFAULT_MAX_NAME_ENTRIES = 100_000;
 export const MAX_NAMES_PER_IP = 4;
 
 /**
- * The map key of an address: IPv4 as its 32-bit number (a flow has it without
- * building text), any other address as its text.
+ * The map key of an address: IPv4 as its signed 32-bit number (a flow has it
+ * without building text; signed, so a small integer V8 does not box), any
+ * other address as its text.
  */
 export type AddressKey = number | string;
 
 export function addressKey(ip: string): AddressKey {
   const v4 = parseIp4(ip);
-  return v4 >= 0 ? v4 : ip;
+  return v4 >= 0 ? v4 | 0 : ip;
 }
 
 /** The key of a flow's client or server address. */
 export function flowAddressKey(flow: Flow, side: 'client' | 'server'): AddressKey {
-  if (flow instanceof FlowRecord && flow.ipVersion === 4) return side === 'server' ? flow.server4 : flow.client4;
+  if (flow instanceof FlowRecord && flow.ipVersion === 4) return side === 'server' ? flow.server4i : flow.client4i;
   return addressKey(side === 'server' ? flow.serverIp : flow.clientIp);
 }
 
+/** End of an answer chain, and of the free list. */
+const NONE = -1;
+const FIRST_ROWS = 1024;
+
 export class NameMap implements NameSink {
   private readonly maxEntries: number;
-  /** Map order is recency order: the first key is the least recently used. */
-  private readonly byIp = new Map<AddressKey, NameAnswer[]>();
+  /**
+   * Address → its first answer row. Map order is recency order: the first key
+   * is the least recently used.
+   */
+  private readonly byIp = new Map<AddressKey, number>();
+  /** The key used last, so last in byIp's order: touching it again needs no delete and set. */
+  private recentKey: AddressKey | undefined = undefined;
   private evicted = 0;
+
+  /*
+   * Answers as rows of typed arrays rather than an object (and an array) per
+   * address: most addresses have one name, and ~50 000 of them cost ~8 MB as
+   * objects. An address's rows are chained through `nextRow` in order of
+   * first answer; free rows are chained from `freeHead`.
+   */
+  private rowNames: string[] = [];
+  private rowFirstTs = new Float64Array(FIRST_ROWS);
+  private rowLastTs = new Float64Array(FIRST_ROWS);
+  private rowTtl = new Float64Array(FIRST_ROWS);
+  private nextRow = new Int32Array(FIRST_ROWS);
+  private freeHead = NONE;
+  /** Rows handed out at least once (the rest of the arrays is unused). */
+  private rowsUsed = 0;
 
   constructor(opts: { maxEntries?: number } = {}) {
     this.maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_MAX_NAME_ENTRIES);
@@ -71,36 +98,122 @@ export class NameMap implements NameSink {
   /** Names are kept lower case without a trailing dot. */
   add(ip: string, name: string, ts: number, ttl: number): void {
     const n = normalName(name);
-    if (n === '') return;
-    const key = addressKey(ip);
-    let answers = this.byIp.get(key);
-    let known: NameAnswer | null = null;
-    if (answers) {
-      this.byIp.delete(key);
-      for (const a of answers)
-        if (a.name === n) {
-          known = a;
-          break;
-        }
+    if (n !== '') this.addKey(addressKey(ip), n, ts, ttl);
+  }
+
+  /** add() without the address text: the DNS analyzer's A records. */
+  addIp4(ip4: number, name: string, ts: number, ttl: number): void {
+    const n = normalName(name);
+    if (n !== '') this.addKey(ip4 | 0, n, ts, ttl);
+  }
+
+  private addKey(key: AddressKey, n: string, ts: number, ttl: number): void {
+    const head = this.byIp.get(key);
+    if (head === undefined) {
+      this.touch(key, this.newRow(n, ts, ttl));
+      if (this.byIp.size > this.maxEntries) this.evictOldest();
+      return;
     }
-    if (known) {
-      known.firstTs = Math.min(known.firstTs, ts);
-      known.lastTs = Math.max(known.lastTs, ts);
-      known.ttl = ttl;
-    } else {
-      const answer: NameAnswer = { name: n, firstTs: ts, lastTs: ts, ttl };
-      // Arrays of their exact size: one grown by push keeps room for 17 (most addresses have one name).
-      if (!answers) answers = [answer];
-      else {
-        if (answers.length >= MAX_NAMES_PER_IP) answers.splice(indexOfOldest(answers), 1);
-        answers = [...answers, answer];
+    const next = this.nextRow;
+    let count = 0;
+    let tail = NONE;
+    for (let r = head; r !== NONE; r = next[r]) {
+      if (this.rowNames[r] === n) {
+        this.rowFirstTs[r] = Math.min(this.rowFirstTs[r], ts);
+        this.rowLastTs[r] = Math.max(this.rowLastTs[r], ts);
+        this.rowTtl[r] = ttl;
+        this.touch(key, head);
+        return;
       }
+      count++;
+      tail = r;
     }
-    this.byIp.set(key, answers!);
-    if (this.byIp.size > this.maxEntries) {
-      this.byIp.delete(this.byIp.keys().next().value!);
-      this.evicted++;
+    let first = head;
+    if (count >= MAX_NAMES_PER_IP) {
+      // Drop the least recently answered (the first of equals), keeping the others' order.
+      const lastTs = this.rowLastTs;
+      let oldest = head;
+      let beforeOldest = NONE;
+      for (let prev = head, r = next[head]; r !== NONE; prev = r, r = next[r])
+        if (lastTs[r] < lastTs[oldest]) {
+          oldest = r;
+          beforeOldest = prev;
+        }
+      if (beforeOldest === NONE) first = next[oldest];
+      else next[beforeOldest] = next[oldest];
+      if (tail === oldest) tail = beforeOldest;
+      this.freeRow(oldest);
     }
+    const row = this.newRow(n, ts, ttl);
+    if (tail === NONE) first = row;
+    else next[tail] = row;
+    this.touch(key, first);
+  }
+
+  /** Make `key` the most recently used, with `head` its first row. */
+  private touch(key: AddressKey, head: number): void {
+    if (key === this.recentKey) {
+      this.byIp.set(key, head); // already last: set keeps the position
+      return;
+    }
+    this.byIp.delete(key);
+    this.byIp.set(key, head);
+    this.recentKey = key;
+  }
+
+  private evictOldest(): void {
+    const key = this.byIp.keys().next().value!;
+    this.freeChain(this.byIp.get(key)!);
+    this.byIp.delete(key);
+    if (key === this.recentKey) this.recentKey = undefined;
+    this.evicted++;
+  }
+
+  private newRow(n: string, ts: number, ttl: number): number {
+    let row = this.freeHead;
+    if (row !== NONE) {
+      this.freeHead = this.nextRow[row];
+      this.rowNames[row] = n;
+    } else {
+      if (this.rowsUsed === this.nextRow.length) this.grow();
+      row = this.rowsUsed++;
+      this.rowNames.push(n);
+    }
+    this.rowFirstTs[row] = ts;
+    this.rowLastTs[row] = ts;
+    this.rowTtl[row] = ttl;
+    this.nextRow[row] = NONE;
+    return row;
+  }
+
+  private freeRow(row: number): void {
+    this.rowNames[row] = ''; // let the name go
+    this.nextRow[row] = this.freeHead;
+    this.freeHead = row;
+  }
+
+  /** Free `head` and the rows chained after it. */
+  private freeChain(head: number): void {
+    for (let r = head; r !== NONE; ) {
+      const after = this.nextRow[r];
+      this.freeRow(r);
+      r = after;
+    }
+  }
+
+  private grow(): void {
+    const size = this.nextRow.length * 2;
+    const widen = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    this.rowFirstTs = widen(this.rowFirstTs);
+    this.rowLastTs = widen(this.rowLastTs);
+    this.rowTtl = widen(this.rowTtl);
+    const next = new Int32Array(size);
+    next.set(this.nextRow);
+    this.nextRow = next;
   }
 
   /** The most recently answered name for `ip` at time `ts` (a flow's first packet), or null. */
@@ -114,36 +227,36 @@ export class NameMap implements NameSink {
   }
 
   private lookupKey(key: AddressKey, ts: number): string | null {
-    const answers = this.byIp.get(key);
-    if (!answers) return null;
-    this.byIp.delete(key);
-    this.byIp.set(key, answers);
+    const head = this.byIp.get(key);
+    if (head === undefined) return null;
+    this.touch(key, head);
+    const firstTs = this.rowFirstTs;
+    const lastTs = this.rowLastTs;
     // As if scanning lookupAll's list (first answer first) for the greatest t, without building it: once per flow.
-    let best: NameAnswer | null = null;
+    let best = NONE;
     let bestTs = -Infinity;
-    for (const a of answers) {
-      if (a.firstTs > ts) continue;
+    for (let r = head; r !== NONE; r = this.nextRow[r]) {
+      if (firstTs[r] > ts) continue;
       // Latest answer known to be at or before ts: lastTs if it is, else at least firstTs.
-      const t = a.lastTs <= ts ? a.lastTs : a.firstTs;
-      if (t > bestTs || (t === bestTs && best !== null && a.firstTs < best.firstTs)) {
-        best = a;
+      const t = lastTs[r] <= ts ? lastTs[r] : firstTs[r];
+      if (t > bestTs || (t === bestTs && best !== NONE && firstTs[r] < firstTs[best])) {
+        best = r;
         bestTs = t;
       }
     }
-    return best ? best.name : null;
+    return best !== NONE ? this.rowNames[best] : null;
   }
 
   /** Every name answered for `ip` at or before `ts`, in order of first answer. Counts as a use for the LRU. */
   lookupAll(ip: string, ts: number): NameAnswer[] {
     const key = addressKey(ip);
-    const answers = this.byIp.get(key);
-    if (!answers) return [];
-    this.byIp.delete(key);
-    this.byIp.set(key, answers);
-    return answers
-      .filter((a) => a.firstTs <= ts)
-      .sort((a, b) => a.firstTs - b.firstTs)
-      .map((a) => ({ ...a }));
+    const head = this.byIp.get(key);
+    if (head === undefined) return [];
+    this.touch(key, head);
+    const answers: NameAnswer[] = [];
+    for (let r = head; r !== NONE; r = this.nextRow[r])
+      if (this.rowFirstTs[r] <= ts) answers.push({ name: this.rowNames[r], firstTs: this.rowFirstTs[r], lastTs: this.rowLastTs[r], ttl: this.rowTtl[r] });
+    return answers.sort((a, b) => a.firstTs - b.firstTs);
   }
 }
 
@@ -155,10 +268,4 @@ function normalName(name: string): string {
     plain = c < 0x41 || (c > 0x5a && c < 0x80);
   }
   return plain ? name : name.toLowerCase().replace(/\.$/, '');
-}
-
-function indexOfOldest(answers: NameAnswer[]): number {
-  let oldest = 0;
-  for (let i = 1; i < answers.length; i++) if (answers[i].lastTs < answers[oldest].lastTs) oldest = i;
-  return oldest;
 }

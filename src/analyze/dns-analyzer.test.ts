@@ -6,6 +6,7 @@ import { dnsMessage, tcpPacket, udpPacket } from '../synth/packets.js';
 import { buildPcap, type WrittenPacket } from '../synth/pcap-writer.js';
 import { runAnalyzers } from '../../test/helpers/mini-flows.js';
 import { DnsAnalyzer } from './dns-analyzer.js';
+import { NameMap } from '../classify/names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spokecap-dns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,6 +135,28 @@ describe('DnsAnalyzer', () => {
     );
     expect(added.map((x) => x.slice(0, 2))).toEqual([['192.139.46.66', 'www.tcpdump.org']]);
     expect(dns.transactions()).toMatchObject([{ frame: 3, responseFrame: 5, tcp: true, rcode: 0 }]);
+  });
+
+  it('gives a NameMap A records as numbers, with the names it would get from their text', async () => {
+    const answers = [
+      { name: 'a.example', type: 'CNAME' as const, data: 'b.example', ttl: 60 },
+      { name: 'b.example', type: 'A' as const, data: '203.0.113.9', ttl: 30 },
+      { name: 'b.example', type: 'A' as const, data: '10.0.0.9', ttl: 30 },
+      { name: 'b.example', type: 'AAAA' as const, data: '2001:db8::9', ttl: 30 },
+    ];
+    const packets = [query(T0, 5, 'a.example'), { ts: T0 + 0.02, data: udpPacket(R, 53, C, 40000, dnsMessage({ id: 5, qname: 'a.example', answers })) }];
+    const numeric = new NameMap();
+    const text = new NameMap();
+    const added: string[] = [];
+    await run(packets, 'numeric', new DnsAnalyzer(numeric));
+    // Through add() only, as a sink without addIp4 is fed.
+    await run(packets, 'text', new DnsAnalyzer({ add: (ip, name, ts, ttl) => (added.push(ip), text.add(ip, name, ts, ttl)) }));
+    expect(added).toEqual(['203.0.113.9', '203.0.113.9', '10.0.0.9', '10.0.0.9', '2001:db8::9', '2001:db8::9']);
+    for (const ip of ['203.0.113.9', '10.0.0.9', '2001:db8::9']) {
+      expect(numeric.lookupAll(ip, T0 + 1)).toEqual(text.lookupAll(ip, T0 + 1));
+      expect(numeric.lookupAll(ip, T0 + 1).map((a) => a.name)).toEqual(['a.example', 'b.example']);
+    }
+    expect(numeric.size).toBe(3);
   });
 
   it('ignores mDNS', async () => {

@@ -15,7 +15,7 @@ import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import type { Flow } from '../flow/flow.js';
 import type { NameSink } from '../classify/names.js';
 import { PrefixReassembler, type StreamPrefix } from '../flow/reassembly.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN } from '../decode/view.js';
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN, formatIp4 } from '../decode/view.js';
 import { DnsMessage, parseDns, type DnsAnswerType } from '../decode/dns.js';
 
 export type { NameSink } from '../classify/names.js';
@@ -151,6 +151,8 @@ export class DnsAnalyzer implements Analyzer {
   private readonly msg = new DnsMessage();
   /** addNames() scratch: the question name and its CNAME chain. */
   private readonly chain: string[] = [];
+  /** The sink takes IPv4 addresses as numbers: A records need no text. */
+  private readonly numericSink: boolean;
 
   constructor(
     private readonly names: NameSink,
@@ -158,6 +160,7 @@ export class DnsAnalyzer implements Analyzer {
   ) {
     this.maxPending = Math.max(1, opts.maxPending ?? 10_000);
     this.maxKept = Math.max(1, opts.maxKept ?? 10_000);
+    this.numericSink = typeof names.addIp4 === 'function';
   }
 
   /** Pending queries and DNS-over-TCP stream prefixes dropped to stay within bounds. */
@@ -261,35 +264,44 @@ export class DnsAnalyzer implements Analyzer {
         this.pendingEvictions++;
       }
       q = new PendingQuery(ctx.ts, ctx.frame, flow, msg.id, qname, msg.qtype, tcp, fromClient);
-      if (mine === undefined) flow.dnsState = mine = [];
-      mine.push(q);
+      if (mine === undefined) flow.dnsState = [q]; // exact size: most flows carry one query
+      else mine.push(q);
       this.queue.push(q);
       this.pendingCount++;
       return;
     }
-    this.addNames(qname, msg.answers, ctx.ts);
+    this.addNames(qname, msg, ctx.ts);
     if (q !== null) this.drop(q);
     const failure = msg.rcode !== 0;
     if (!this.admit(failure)) return;
     const tx = q !== null ? q.transaction() : unanswered(ctx, flow, msg, qname, tcp, !fromClient);
     tx.responseFrame = ctx.frame;
     tx.rcode = msg.rcode;
-    tx.answers = msg.answers.slice(); // fresh objects per message, names already lower case
+    tx.answers = msg.answers(); // names already lower case
     (failure ? this.failures : this.successes).push(tx);
   }
 
   /** Every A/AAAA address under the question name, then each name along the CNAME chain. */
-  private addNames(qname: string, answers: DnsTransaction['answers'], ts: number): void {
+  private addNames(qname: string, msg: DnsMessage, ts: number): void {
     const chain = this.chain;
     chain.length = 0;
     chain.push(qname);
-    for (const a of answers) {
-      const n = a.type === 'CNAME' ? a.data : a.name;
+    const count = msg.answerCount;
+    for (let i = 0; i < count; i++) {
+      const n = msg.isCname(i) ? msg.answerData[i] : msg.answerNames[i];
       if (!chain.includes(n)) chain.push(n);
     }
-    for (const a of answers) {
-      if (a.type === 'CNAME') continue;
-      for (const n of chain) this.names.add(a.data, n, ts, a.ttl);
+    const sink = this.names;
+    for (let i = 0; i < count; i++) {
+      if (msg.isCname(i)) continue;
+      const ttl = msg.answerTtls[i];
+      if (msg.isA(i) && this.numericSink) {
+        const ip4 = msg.answerIp4s[i];
+        for (let c = 0; c < chain.length; c++) sink.addIp4!(ip4, chain[c], ts, ttl);
+      } else {
+        const ip = msg.isA(i) ? formatIp4(msg.answerIp4s[i] >>> 0) : msg.answerData[i];
+        for (let c = 0; c < chain.length; c++) sink.add(ip, chain[c], ts, ttl);
+      }
     }
   }
 
@@ -318,8 +330,12 @@ export class DnsAnalyzer implements Analyzer {
     this.pendingCount--;
     const flow = q.flow;
     if (flow === null) return;
+    // Remove q keeping the order, without splice's array of removed elements.
     const mine = flow.dnsState as PendingQuery[];
-    mine.splice(mine.indexOf(q), 1);
+    const at = mine.indexOf(q);
+    if (at < 0) return;
+    for (let i = at + 1; i < mine.length; i++) mine[i - 1] = mine[i];
+    mine.length--;
   }
 
   private keepUnanswered(q: PendingQuery): void {

@@ -28,7 +28,7 @@ describe('parseDns', () => {
     expect(parseDns(r, 0, r.length, msg)).toBe(true);
     expect(msg.response).toBe(true);
     expect(msg.rcode).toBe(0);
-    expect(msg.answers).toEqual([
+    expect(msg.answers()).toEqual([
       { name: 'chunderw-vpc-gll.twilio.com', type: 'CNAME', ttl: 30, data: 'public-gll.elb.amazonaws.com' },
       { name: 'public-gll.elb.amazonaws.com', type: 'A', ttl: 0xfffffffe, data: '54.172.60.1' },
       { name: 'public-gll.elb.amazonaws.com', type: 'AAAA', ttl: 5, data: '2600:1f18::1' },
@@ -38,7 +38,7 @@ describe('parseDns', () => {
     const aaaaType = txt.length - 16 - 10;
     txt[aaaaType + 1] = 16;
     parseDns(txt, 0, txt.length, msg);
-    expect(msg.answers.map((a) => a.type)).toEqual(['CNAME', 'A']);
+    expect(msg.answers().map((a) => a.type)).toEqual(['CNAME', 'A']);
     expect(msg.skippedAnswers).toBe(1);
   });
 
@@ -55,7 +55,7 @@ describe('parseDns', () => {
     bytes.push(0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, ...Buffer.from('cdn'), 0xc0, 16); // CNAME cdn.example.com
     const b = Uint8Array.from(bytes);
     parseDns(b, 0, b.length, msg);
-    expect(msg.answers).toEqual([{ name: 'www.example.com', type: 'CNAME', ttl: 60, data: 'cdn.example.com' }]);
+    expect(msg.answers()).toEqual([{ name: 'www.example.com', type: 'CNAME', ttl: 60, data: 'cdn.example.com' }]);
   });
 
   it('stops on a pointer loop and on a deep pointer chain', () => {
@@ -125,7 +125,7 @@ describe('parseDns', () => {
       const ok = parseDns(r, 0, end, msg);
       expect(ok).toBe(end >= 12);
       if (ok) expect(msg.truncated || msg.error !== null).toBe(true);
-      expect(msg.answers.length).toBeLessThanOrEqual(2);
+      expect(msg.answers().length).toBeLessThanOrEqual(2);
     }
     parseDns(r, 0, r.length, msg);
     expect(msg.truncated).toBe(false);
@@ -135,8 +135,31 @@ describe('parseDns', () => {
     const answers = Array.from({ length: MAX_DNS_ANSWERS + 5 }, (_, i) => ({ name: 'x.example', type: 'A' as const, data: `10.0.${i >> 8}.${i & 255}` }));
     const r = dnsMessage({ id: 1, qname: 'x.example', answers });
     parseDns(r, 0, r.length, msg);
-    expect(msg.answers).toHaveLength(MAX_DNS_ANSWERS);
+    expect(msg.answers()).toHaveLength(MAX_DNS_ANSWERS);
     expect(msg.skippedAnswers).toBe(5);
+  });
+
+  it('keeps A addresses as signed 32-bit numbers, and answers() formats them as the wire text', () => {
+    const r = dnsMessage({
+      id: 3,
+      qname: 'x.example',
+      answers: [
+        { name: 'x.example', type: 'A', data: '10.1.2.3', ttl: 1 },
+        { name: 'x.example', type: 'A', data: '254.0.10.200', ttl: 2 },
+        { name: 'x.example', type: 'AAAA', data: '2001:db8::a', ttl: 3 },
+      ],
+    });
+    parseDns(r, 0, r.length, msg);
+    expect(msg.answerCount).toBe(3);
+    expect([msg.isA(0), msg.isA(1), msg.isA(2), msg.isCname(2)]).toEqual([true, true, false, false]);
+    expect([msg.answerIp4s[0], msg.answerIp4s[1] >>> 0]).toEqual([0x0a010203, 0xfe000ac8]);
+    expect(msg.answers().map((a) => a.data)).toEqual(['10.1.2.3', '254.0.10.200', '2001:db8::a']);
+    // Fresh objects each time: a kept list is not changed by the next parse.
+    const kept = msg.answers();
+    expect(kept).not.toBe(msg.answers());
+    parseDns(r, 0, 20, msg);
+    expect(kept.map((a) => a.ttl)).toEqual([1, 2, 3]);
+    expect(msg.answers()).toEqual([]);
   });
 
   it('honours off/end inside a larger buffer (DNS over TCP)', () => {

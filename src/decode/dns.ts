@@ -9,8 +9,10 @@
  * Names are wire bytes escaped as wireName() does (non-printable bytes →
  * \xNN), built in a scratch buffer and interned (bounded table), so a name
  * seen before costs no allocation; with `foldCase` they come lower case.
+ * Answers are kept in reused columns, A addresses as numbers: answers()
+ * builds objects (and address text) only for a caller that keeps them.
  */
-import { formatIp } from './view.js';
+import { formatIp, formatIp4 } from './view.js';
 import { WireInterner } from './intern.js';
 
 export const DNS_TYPE_A = 1;
@@ -43,9 +45,15 @@ export interface DnsAnswer {
 /** Why parsing stopped before the end of the answer section. */
 export type DnsError = 'bad-pointer' | 'bad-label' | 'bad-rdata';
 
+/** Answer types as stored in DnsMessage.answerTypes. */
+const ANSWER_A = 0;
+const ANSWER_AAAA = 1;
+const ANSWER_CNAME = 2;
+const ANSWER_TYPE_NAMES: readonly DnsAnswerType[] = ['A', 'AAAA', 'CNAME'];
+
 /**
- * One parsed message. Reused: parseDns() overwrites it. The `answers` array
- * is reused too, but each answer object is fresh and may be kept.
+ * One parsed message. Reused: parseDns() overwrites it, answer columns
+ * included; answers() gives objects that may be kept.
  */
 export class DnsMessage {
   id = 0;
@@ -63,7 +71,17 @@ export class DnsMessage {
   qname: string | null = null;
   qtype = 0;
   qclass = 0;
-  readonly answers: DnsAnswer[] = [];
+  /** A, AAAA and CNAME answers read (at most MAX_DNS_ANSWERS), in the columns below. */
+  answerCount = 0;
+  /** Owner names. */
+  readonly answerNames: string[] = new Array<string>(MAX_DNS_ANSWERS).fill('');
+  readonly answerTtls = new Uint32Array(MAX_DNS_ANSWERS);
+  /** ANSWER_A, ANSWER_AAAA or ANSWER_CNAME: see isA()/isCname(). */
+  private readonly answerTypes = new Uint8Array(MAX_DNS_ANSWERS);
+  /** A: the address as a signed 32-bit number (`>>> 0` for the unsigned value). */
+  readonly answerIp4s = new Int32Array(MAX_DNS_ANSWERS);
+  /** AAAA: the address text; CNAME: the target name; A: ''. */
+  readonly answerData: string[] = new Array<string>(MAX_DNS_ANSWERS).fill('');
   /** Answers of other types, or beyond MAX_DNS_ANSWERS, skipped. */
   skippedAnswers = 0;
   /** The captured bytes ended before the question/answer sections did. */
@@ -80,10 +98,46 @@ export class DnsMessage {
     this.qname = null;
     this.qtype = 0;
     this.qclass = 0;
-    this.answers.length = 0;
+    this.answerCount = 0;
     this.skippedAnswers = 0;
     this.truncated = false;
     this.error = null;
+  }
+
+  isA(i: number): boolean {
+    return this.answerTypes[i] === ANSWER_A;
+  }
+
+  isCname(i: number): boolean {
+    return this.answerTypes[i] === ANSWER_CNAME;
+  }
+
+  /** Answer i's address text (A, AAAA) or target name (CNAME). */
+  answerText(i: number): string {
+    return this.answerTypes[i] === ANSWER_A ? formatIp4(this.answerIp4s[i] >>> 0) : this.answerData[i];
+  }
+
+  /** The answers as fresh objects in a fresh array (of its exact size: callers keep thousands). */
+  answers(): DnsAnswer[] {
+    const out = new Array<DnsAnswer>(this.answerCount);
+    for (let i = 0; i < this.answerCount; i++)
+      out[i] = { name: this.answerNames[i], type: ANSWER_TYPE_NAMES[this.answerTypes[i]], ttl: this.answerTtls[i], data: this.answerText(i) };
+    return out;
+  }
+
+  /** parseDns(): append an answer unless MAX_DNS_ANSWERS are read; the others are counted as skipped. */
+  pushAnswer(type: number, name: string, ttl: number, ip4: number, data: string): void {
+    const i = this.answerCount;
+    if (i >= MAX_DNS_ANSWERS) {
+      this.skippedAnswers++;
+      return;
+    }
+    this.answerTypes[i] = type;
+    this.answerNames[i] = name;
+    this.answerTtls[i] = ttl;
+    this.answerIp4s[i] = ip4;
+    this.answerData[i] = data;
+    this.answerCount = i + 1;
   }
 }
 
@@ -238,14 +292,14 @@ export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMess
       return true;
     }
     pos = rdata + rdlen;
-    const kept = out.answers.length < MAX_DNS_ANSWERS;
     if (type === DNS_TYPE_A || type === DNS_TYPE_AAAA) {
       const size = type === DNS_TYPE_A ? 4 : 16;
       if (rdlen !== size) {
         out.error = 'bad-rdata';
         return true;
       }
-      if (kept) out.answers.push({ name: owner, type: size === 4 ? 'A' : 'AAAA', ttl, data: formatIp(buf, rdata, size) });
+      if (size === 4) out.pushAnswer(ANSWER_A, owner, ttl, (buf[rdata] << 24) | (buf[rdata + 1] << 16) | (buf[rdata + 2] << 8) | buf[rdata + 3], '');
+      else if (out.answerCount < MAX_DNS_ANSWERS) out.pushAnswer(ANSWER_AAAA, owner, ttl, 0, formatIp(buf, rdata, size));
       else out.skippedAnswers++;
     } else if (type === DNS_TYPE_CNAME) {
       // The target's inline labels must lie within the rdata; pointers may go anywhere before.
@@ -254,8 +308,7 @@ export function parseDns(buf: Uint8Array, off: number, end: number, out: DnsMess
         failName(out);
         return true;
       }
-      if (kept) out.answers.push({ name: owner, type: 'CNAME', ttl, data: nameText });
-      else out.skippedAnswers++;
+      out.pushAnswer(ANSWER_CNAME, owner, ttl, 0, nameText);
     } else {
       out.skippedAnswers++;
     }

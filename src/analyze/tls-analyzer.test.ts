@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tcpPacket, tlsAlert, tlsClientHello, tlsServerHello } from '../synth/packets.js';
+import { tcpPacket, tlsAlert, tlsAppData, tlsClientHello, tlsServerHello } from '../synth/packets.js';
 import { buildPcap, type WrittenPacket } from '../synth/pcap-writer.js';
 import { runAnalyzers } from '../../test/helpers/mini-flows.js';
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
+import { certificate, certificateRecord } from '../../test/helpers/tls-certificate.js';
 import { TlsAnalyzer } from './tls-analyzer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spokecap-tls-'));
@@ -92,12 +93,12 @@ describe('TlsAnalyzer', () => {
 
   it('holds no buffer while a connection idles after its hellos; connections share SNI and ALPN', async () => {
     const idle: boolean[] = [];
-    /** After each packet: are both directions parked as numbers (no parser object, no buffer)? */
+    /** After each packet: are both directions parked as numbers (the state is a bare slot: no object, no buffer)? */
     const probe: Analyzer = {
       name: 'probe',
       onPacket(ctx: PacketContext) {
-        const st = ctx.flow?.tlsState as { client: unknown; server: unknown } | undefined;
-        if (st && typeof st === 'object') idle.push(st.client === null && st.server === null);
+        const st = ctx.flow?.tlsState;
+        if (st !== undefined) idle.push(typeof st === 'number');
       },
     };
     const path = join(dir, 'idle.pcap');
@@ -159,6 +160,35 @@ describe('TlsAnalyzer', () => {
         expect(weirds, label).toEqual({});
       }
     }
+  });
+
+  it('reads a TLS 1.2 certificate and alerts arriving while other connections come and go (slots reused)', async () => {
+    const cert = certificateRecord(certificate('late.example', 'Example CA', ['late.example', '*.late.example']));
+    const analyzer = new TlsAnalyzer();
+    // Connection 50200 parks after its hellos; short ones open and finish (their slots freed and reused) before its certificate and alerts come.
+    const waiting = connection(
+      [
+        [true, tlsClientHello('late.example', ['h2'])],
+        [false, tlsServerHello()],
+        [false, cert.subarray(0, 40)],
+        [false, cert.subarray(40)],
+        [true, tlsAlert(2, 42)],
+      ],
+      50200,
+    );
+    const shortOnes = [50201, 50202, 50203].map((port) =>
+      connection([[true, tlsClientHello(`s${port}.example`)], [false, tlsServerHello()], [true, tlsAppData(10)], [false, tlsAppData(10)]], port),
+    );
+    const packets = [...waiting.slice(0, 5), ...shortOnes.flat(), ...waiting.slice(5)].map((p, i) => ({ ...p, ts: 1_700_000_000 + i / 100 }));
+    const { flows, weirds } = await run(packets, 'late-cert', analyzer);
+    const tls = flows.find((f) => f.clientPort === 50200)!.tls!;
+    expect(tls).toMatchObject({ sni: 'late.example', alpn: ['h2'], version: 'TLS 1.2', serverHelloFrame: 5, certIssuer: 'CN=Example CA' });
+    expect(tls.certSubject).toContain('CN=late.example');
+    expect(tls.certSans).toEqual(['late.example', '*.late.example']);
+    expect(tls.alerts).toEqual([{ frame: 29, fromClient: true, level: 2, description: 42 }]);
+    for (const port of [50201, 50202, 50203]) expect(flows.find((f) => f.clientPort === port)!.tls!.sni).toBe(`s${port}.example`);
+    expect(weirds).toEqual({});
+    expect(analyzer.tcpConnections).toBe(0); // the short ones finished; the flow end gave back the last slot
   });
 
   it('reassembles segments that arrive out of order', async () => {

@@ -12,15 +12,17 @@
  * server certificate) are read, handshake records are skipped unbuffered;
  * alerts are still read until both directions are encrypted (or given up),
  * then the state is dropped, so later packets cost one field read. An idle
- * connection waiting for its peer holds one small object (flow.tlsState:
- * each direction parked as four numbers) and no buffer; a finished one holds
- * only its TlsInfo.
+ * connection waiting for its peer holds no object and no buffer: flow.tlsState
+ * is its slot in a table of int32s (TcpSlots: each direction parked as three
+ * numbers and a state byte); a finished one holds only its TlsInfo.
  *
  * UDP: datagrams that parse as DTLS records; epoch-0 handshake messages and
  * alerts are read until the handshake is over.
  */
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
-import { newTlsInfo, type Flow, type TlsInfo } from '../flow/flow.js';
+import type { Flow, TlsInfo } from '../flow/flow.js';
+import { NO_ALERTS, TlsInfoRecord } from '../flow/tls-info.js';
+import { TcpSlots } from './tcp-slots.js';
 import { PrefixReassembler, type ReassemblyOptions, type StreamPrefix } from '../flow/reassembly.js';
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN } from '../decode/view.js';
 import {
@@ -44,8 +46,6 @@ const MAX_ALERTS = 16;
 /** DTLS datagrams examined per flow before giving up on a handshake that never ends. */
 const MAX_DTLS_DATAGRAMS = 256;
 const TLS_1_3 = 0x0304;
-/** The alerts of a TlsInfo that has none: shared, replaced by a list of its own on the first alert. */
-const NO_ALERTS: TlsInfo['alerts'] = Object.freeze([]) as unknown as TlsInfo['alerts'];
 
 /** A TCP direction being parsed: its parser, origin, and the bytes the parser could not take yet. */
 class TcpDirection extends TlsStreamParser {
@@ -67,25 +67,20 @@ const CLIENT_OVER = 8;
 const SERVER_OVER = 16;
 
 /**
- * A TCP connection's TLS state, one object. A direction with no bytes
- * waiting (the usual case between packets) is parked as four numbers and
- * parsed with the analyzer's one scratch TcpDirection; only a direction that
- * holds bytes keeps a TcpDirection of its own.
+ * A TCP connection's TLS state while a direction holds bytes (a record cut
+ * by a segment end, data after a hole): that direction keeps a TcpDirection
+ * of its own. Otherwise (the usual case between packets) flow.tlsState is
+ * just the connection's slot in the analyzer's TcpSlots, and each direction
+ * is parsed with the analyzer's one scratch TcpDirection.
  */
-class TcpState {
-  /** TLS (the client opened with a handshake record), *_SEEN (origin fixed), *_OVER (nothing more to learn). */
-  flags = 0;
-  clientOrigin = 0;
-  clientPosition = 0;
-  clientRecord = 0;
-  clientParser = 0;
-  serverOrigin = 0;
-  serverPosition = 0;
-  serverRecord = 0;
-  serverParser = 0;
+class BusyTcp {
   client: TcpDirection | null = null;
   server: TcpDirection | null = null;
+  constructor(readonly slot: number) {}
 }
+
+/** flow.tlsState of a TCP flow being parsed. */
+type TcpState = number | BusyTcp;
 
 interface DtlsState {
   assemblers: [DtlsHandshakeAssembler, DtlsHandshakeAssembler];
@@ -112,6 +107,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   private parser: TlsStreamParser | null = null;
   /** Parses every TCP direction that holds no bytes of its own (see TcpState). */
   private scratch = new TcpDirection();
+  /** The numbers of every TCP connection being parsed. */
+  private readonly slots = new TcpSlots();
   /** take(): the new contiguous bytes, src[srcFrom, srcTo) = stream offsets [srcBase, …), from the packet or a stream prefix. */
   private src: Uint8Array = new Uint8Array(0);
   private srcFrom = 0;
@@ -120,6 +117,11 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
 
   constructor(opts: ReassemblyOptions = {}) {
     this.reassembler = new PrefixReassembler(opts);
+  }
+
+  /** TCP connections being parsed (each holds a slot until it is finished or ends). */
+  get tcpConnections(): number {
+    return this.slots.size;
   }
 
   /** Stream prefixes dropped to stay within the reassembly memory bound. */
@@ -151,42 +153,43 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
 
   onFlowEnd(flow: Flow): void {
     const st = flow.tlsState;
-    if (st instanceof TcpState) this.releaseTcp(st);
+    if (typeof st === 'number' || st instanceof BusyTcp) this.releaseTcp(st);
     flow.tlsState = undefined;
   }
 
   private onTcp(ctx: PacketContext, flow: Flow): void {
     const view = ctx.view;
     const syn = (view.tcpFlags & TCP_SYN) !== 0;
-    let st = flow.tlsState as TcpState | typeof DONE | undefined;
+    const st = flow.tlsState as TcpState | typeof DONE | undefined;
     if (st === DONE) return;
-    if (!st) {
+    const slots = this.slots;
+    let slot: number;
+    if (st === undefined) {
       if (!syn && view.payloadLen === 0) return;
-      st = new TcpState();
-      flow.tlsState = st;
-    }
+      slot = slots.alloc();
+      flow.tlsState = slot;
+    } else slot = typeof st === 'number' ? st : st.slot;
     const dir = ctx.dir;
     const seen = dir === 0 ? CLIENT_SEEN : SERVER_SEEN;
-    if (!(st.flags & seen)) {
+    if (!(slots.flags(slot) & seen)) {
       // The first packet of a direction fixes its origin (SYN: ISN + 1; else its seq, for a flow picked up mid-stream).
-      st.flags |= seen;
-      const origin = (syn ? view.tcpSeq + 1 : view.tcpSeq) | 0;
-      if (dir === 0) st.clientOrigin = origin;
-      else st.serverOrigin = origin;
+      slots.addFlags(slot, seen);
+      slots.setOrigin(slot, dir, (syn ? view.tcpSeq + 1 : view.tcpSeq) | 0);
     }
     if (view.payloadLen === 0) return;
-    const d = this.unpark(st, dir);
-    const finish = this.parseSegment(ctx, flow, st, d, syn);
-    if (directionOver(d, this.reassembler.cap)) st.flags |= dir === 0 ? CLIENT_OVER : SERVER_OVER;
-    this.park(st, dir, d);
-    if (finish || (st.flags & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow, st);
+    const busy = typeof st === 'object' ? st : null;
+    const d = this.unpark(slot, busy, dir);
+    const finish = this.parseSegment(ctx, flow, slot, d, syn);
+    if (directionOver(d, this.reassembler.cap)) slots.addFlags(slot, dir === 0 ? CLIENT_OVER : SERVER_OVER);
+    this.park(flow, slot, busy, dir, d);
+    if (finish || (slots.flags(slot) & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow);
   }
 
   /** Parse the packet's segment in direction d; true when the connection turned out not to be TLS. */
-  private parseSegment(ctx: PacketContext, flow: Flow, st: TcpState, d: TcpDirection, syn: boolean): boolean {
+  private parseSegment(ctx: PacketContext, flow: Flow, slot: number, d: TcpDirection, syn: boolean): boolean {
     const view = ctx.view;
     if (d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return false;
-    if (!(st.flags & TLS)) {
+    if (!(this.slots.flags(slot) & TLS)) {
       // Decide on the first bytes: the client must open with a handshake record.
       if (ctx.dir === 1) return true;
       if (this.srcTo - this.srcFrom < 3) {
@@ -194,8 +197,8 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
         return false;
       }
       if (!looksLikeTlsHandshake(this.src, this.srcFrom, this.srcTo)) return true;
-      st.flags |= TLS;
-      flow.tls ??= newInfo(false);
+      this.slots.addFlags(slot, TLS);
+      flow.tls ??= new TlsInfoRecord(false);
     }
     this.begin(ctx, false);
     this.parser = d;
@@ -208,37 +211,34 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   /** The direction's parser: its own when it holds bytes, else the scratch one loaded with its parked numbers. */
-  private unpark(st: TcpState, dir: number): TcpDirection {
-    const own = dir === 0 ? st.client : st.server;
+  private unpark(slot: number, busy: BusyTcp | null, dir: number): TcpDirection {
+    const own = busy === null ? null : dir === 0 ? busy.client : busy.server;
     if (own) return own;
     const d = this.scratch;
-    if (dir === 0) {
-      d.origin = st.clientOrigin;
-      d.restore(st.clientPosition, st.clientRecord, st.clientParser);
-    } else {
-      d.origin = st.serverOrigin;
-      d.restore(st.serverPosition, st.serverRecord, st.serverParser);
-    }
+    const slots = this.slots;
+    d.origin = slots.origin(slot, dir);
+    d.restore(slots.position(slot, dir), slots.recordRemaining(slot, dir), slots.parserState(slot, dir));
     return d;
   }
 
-  /** After a segment: a direction holding bytes keeps its parser object; an idle one is saved as numbers and its object dropped. */
-  private park(st: TcpState, dir: number, d: TcpDirection): void {
+  /**
+   * After a segment: a direction holding bytes keeps its parser object (the
+   * flow's state becomes a BusyTcp); an idle one is saved as numbers and its
+   * object dropped (the state is back to the bare slot once neither holds bytes).
+   */
+  private park(flow: Flow, slot: number, busy: BusyTcp | null, dir: number, d: TcpDirection): void {
     if (d.busy) {
       if (d === this.scratch) this.scratch = new TcpDirection();
-      if (dir === 0) st.client = d;
-      else st.server = d;
-    } else if (dir === 0) {
-      st.client = null;
-      st.clientPosition = d.position;
-      st.clientRecord = d.recordRemaining;
-      st.clientParser = d.state;
-    } else {
-      st.server = null;
-      st.serverPosition = d.position;
-      st.serverRecord = d.recordRemaining;
-      st.serverParser = d.state;
+      if (busy === null) flow.tlsState = busy = new BusyTcp(slot);
+      if (dir === 0) busy.client = d;
+      else busy.server = d;
+      return;
     }
+    this.slots.park(slot, dir, d.position, d.recordRemaining, d.state);
+    if (busy === null) return;
+    if (dir === 0) busy.client = null;
+    else busy.server = null;
+    if (busy.client === null && busy.server === null) flow.tlsState = slot;
   }
 
   /**
@@ -298,14 +298,20 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     d.stream.segment((d.origin + parsed) | 0, false, this.src, this.srcFrom + (parsed - this.srcBase), end - parsed);
   }
 
-  private finishTcp(flow: Flow, st: TcpState): void {
-    this.releaseTcp(st);
+  private finishTcp(flow: Flow): void {
+    this.releaseTcp(flow.tlsState as TcpState);
     flow.tlsState = DONE;
   }
 
+  /** Give back the connection's slot and stream prefixes. */
   private releaseTcp(st: TcpState): void {
+    if (typeof st === 'number') {
+      this.slots.free(st);
+      return;
+    }
     if (st.client?.stream) this.reassembler.release(st.client.stream);
     if (st.server?.stream) this.reassembler.release(st.server.stream);
+    this.slots.free(st.slot);
   }
 
   private onUdp(ctx: PacketContext, flow: Flow): void {
@@ -338,7 +344,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
 
   /** The flow's TlsInfo, created by the first handshake message or alert (DTLS application data alone makes none). */
   private info(): TlsInfo {
-    return (this.ctx!.flow!.tls ??= newInfo(this.parsingDtls));
+    return (this.ctx!.flow!.tls ??= new TlsInfoRecord(this.parsingDtls));
   }
 
   /** A TCP direction whose handshake messages tell nothing more: its records are skipped from now on. */
@@ -390,12 +396,6 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     if (info.alerts === NO_ALERTS) info.alerts = [];
     if (info.alerts.length < MAX_ALERTS) info.alerts.push({ frame: ctx.frame, fromClient: ctx.dir === 0, level, description });
   }
-}
-
-function newInfo(dtls: boolean): TlsInfo {
-  const info = newTlsInfo(dtls);
-  info.alerts = NO_ALERTS;
-  return info;
 }
 
 /** Nothing more can be learned from this direction. */

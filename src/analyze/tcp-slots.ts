@@ -9,14 +9,19 @@
 /** Connection flags (low 8 bits) and each direction's parser state (8 bits each, client then server). */
 export const SLOT_FLAGS = 0;
 /** Per direction (SLOT_DIR + 3 * dir): origin sequence number, stream position, handshake record bytes left. */
-const SLOT_DIR = 1;
+export const SLOT_DIR = 1;
 export const SLOT_WORDS = 7;
 
-const CHUNK_SHIFT = 12;
-const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
+/** Slot s is at chunks[s >>> CHUNK_SHIFT], words from (s & (CHUNK_SLOTS - 1)) * SLOT_WORDS. */
+export const CHUNK_SHIFT = 12;
+export const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
 
 export class TcpSlots {
-  private readonly chunks: Int32Array[] = [];
+  /**
+   * Read directly on the TLS analyzer's per-packet path (one chunk load per
+   * packet instead of one per accessor call); a chunk, once made, stays.
+   */
+  readonly chunks: Int32Array[] = [];
   /** Slots handed out so far (free or not). */
   private used = 0;
   /** First free slot; a free slot's flags word holds the next one; -1 when none. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { runAnalyzers } from '../../test/helpers/mini-flows.js';
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { certificate, certificateRecord } from '../../test/helpers/tls-certificate.js';
 import { TlsAnalyzer } from './tls-analyzer.js';
+import { TCP_SYN } from '../decode/view.js';
+import * as slots from './tcp-slots.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spokecap-tls-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,5 +231,26 @@ describe('TlsAnalyzer', () => {
     const { flows } = await run(pkts, 'evict', analyzer);
     expect(analyzer.evictions).toBeGreaterThan(0);
     expect(flows[0].tls?.sni ?? null).toBeNull();
+  });
+});
+
+describe('hot path literals', () => {
+  it('repeat the slot layout of tcp-slots.ts and the flag bits exactly', () => {
+    const source = readFileSync(new URL('./tls-analyzer.ts', import.meta.url), 'utf8');
+    const named: Record<string, number> = {
+      CHUNK_SHIFT: slots.CHUNK_SHIFT,
+      CHUNK_SLOTS: slots.CHUNK_SLOTS,
+      SLOT_WORDS: slots.SLOT_WORDS,
+      TCP_SYN,
+      TLS: 1,
+      CLIENT_SEEN: 2,
+      CLIENT_OVER: 8,
+      SERVER_OVER: 16,
+    };
+    const literals = [...source.matchAll(/\b([A-Z][A-Z0-9_]*) = (0x[0-9a-f]+|\d+)[,;]/g)].filter(([, name]) => name in named);
+    expect(new Set(literals.map(([, name]) => name))).toEqual(new Set(Object.keys(named)));
+    for (const [, name, value] of literals) expect([name, Number(value)]).toEqual([name, named[name]]);
+    // The analyzer writes the layout TcpSlots reads: flags word first, then three words per direction.
+    expect([slots.SLOT_FLAGS, slots.SLOT_DIR, slots.SLOT_WORDS]).toEqual([0, 1, 7]);
   });
 });

@@ -24,7 +24,7 @@ import type { Flow, TlsInfo } from '../flow/flow.js';
 import { NO_ALERTS, TlsInfoRecord } from '../flow/tls-info.js';
 import { TcpSlots } from './tcp-slots.js';
 import { PrefixReassembler, type ReassemblyOptions, type StreamPrefix } from '../flow/reassembly.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN } from '../decode/view.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import {
   TlsStreamParser,
   looksLikeTlsHandshake,
@@ -60,11 +60,12 @@ class TcpDirection extends TlsStreamParser {
   }
 }
 
-const TLS = 1;
-const CLIENT_SEEN = 2;
-const SERVER_SEEN = 4;
-const CLIENT_OVER = 8;
-const SERVER_OVER = 16;
+/*
+ * A TCP connection's flags (the low byte of its slot's first word, see
+ * tcp-slots.ts), written as literals where used: TLS = 1 (the client opened
+ * with a handshake record), CLIENT_SEEN = 2 << dir (the direction's origin is
+ * fixed), CLIENT_OVER = 8 << dir (nothing more to learn from it).
+ */
 
 /**
  * A TCP connection's TLS state while a direction holds bytes (a record cut
@@ -158,38 +159,47 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   }
 
   private onTcp(ctx: PacketContext, flow: Flow): void {
+    // Hot path: the slot layout and flags as literals. V8 (Node 20) loads and hole-checks
+    // a module constant or import at every use; tls-analyzer.test.ts checks these.
+    const TCP_SYN = 2, CHUNK_SHIFT = 12, CHUNK_SLOTS = 4096, SLOT_WORDS = 7, CLIENT_SEEN = 2, CLIENT_OVER = 8, SERVER_OVER = 16;
     const view = ctx.view;
     const syn = (view.tcpFlags & TCP_SYN) !== 0;
-    const st = flow.tlsState as TcpState | typeof DONE | undefined;
-    if (st === DONE) return;
-    const slots = this.slots;
+    const st = flow.tlsState as TcpState | undefined; // onPacket() returned on DONE
     let slot: number;
-    if (st === undefined) {
+    let busy: BusyTcp | null = null;
+    if (typeof st === 'number') slot = st;
+    else if (st === undefined) {
       if (!syn && view.payloadLen === 0) return;
-      slot = slots.alloc();
+      slot = this.slots.alloc();
       flow.tlsState = slot;
-    } else slot = typeof st === 'number' ? st : st.slot;
+    } else {
+      busy = st;
+      slot = st.slot;
+    }
+    // The slot's words: flags at `at`, then per direction origin, position, record bytes left.
+    const words = this.slots.chunks[slot >>> CHUNK_SHIFT];
+    const at = (slot & (CHUNK_SLOTS - 1)) * SLOT_WORDS;
     const dir = ctx.dir;
-    const seen = dir === 0 ? CLIENT_SEEN : SERVER_SEEN;
-    if (!(slots.flags(slot) & seen)) {
+    const seen = CLIENT_SEEN << dir;
+    if ((words[at] & seen) === 0) {
       // The first packet of a direction fixes its origin (SYN: ISN + 1; else its seq, for a flow picked up mid-stream).
-      slots.addFlags(slot, seen);
-      slots.setOrigin(slot, dir, (syn ? view.tcpSeq + 1 : view.tcpSeq) | 0);
+      words[at] |= seen;
+      words[at + 1 + 3 * dir] = (syn ? view.tcpSeq + 1 : view.tcpSeq) | 0;
     }
     if (view.payloadLen === 0) return;
-    const busy = typeof st === 'object' ? st : null;
-    const d = this.unpark(slot, busy, dir);
-    const finish = this.parseSegment(ctx, flow, slot, d, syn);
-    if (directionOver(d, this.reassembler.cap)) slots.addFlags(slot, dir === 0 ? CLIENT_OVER : SERVER_OVER);
-    this.park(flow, slot, busy, dir, d);
-    if (finish || (slots.flags(slot) & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow);
+    const d = this.unpark(words, at, busy, dir);
+    const finish = this.parseSegment(ctx, flow, words, at, d, syn);
+    if (directionOver(d, this.reassembler.cap)) words[at] |= CLIENT_OVER << dir;
+    this.park(flow, slot, words, at, busy, dir, d);
+    if (finish || (words[at] & (CLIENT_OVER | SERVER_OVER)) === (CLIENT_OVER | SERVER_OVER)) this.finishTcp(flow);
   }
 
-  /** Parse the packet's segment in direction d; true when the connection turned out not to be TLS. */
-  private parseSegment(ctx: PacketContext, flow: Flow, slot: number, d: TcpDirection, syn: boolean): boolean {
+  /** Parse the packet's segment in direction d; true when the connection turned out not to be TLS. words[at]: the slot's flags. */
+  private parseSegment(ctx: PacketContext, flow: Flow, words: Int32Array, at: number, d: TcpDirection, syn: boolean): boolean {
     const view = ctx.view;
     if (d.done || !this.take(d, view.tcpSeq, syn, view.buf, view.payloadOff, view.payloadLen)) return false;
-    if (!(this.slots.flags(slot) & TLS)) {
+    const TLS = 1;
+    if (!(words[at] & TLS)) {
       // Decide on the first bytes: the client must open with a handshake record.
       if (ctx.dir === 1) return true;
       if (this.srcTo - this.srcFrom < 3) {
@@ -197,7 +207,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
         return false;
       }
       if (!looksLikeTlsHandshake(this.src, this.srcFrom, this.srcTo)) return true;
-      this.slots.addFlags(slot, TLS);
+      words[at] |= TLS;
       flow.tls ??= new TlsInfoRecord(false);
     }
     this.begin(ctx, false);
@@ -210,23 +220,24 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     return false;
   }
 
-  /** The direction's parser: its own when it holds bytes, else the scratch one loaded with its parked numbers. */
-  private unpark(slot: number, busy: BusyTcp | null, dir: number): TcpDirection {
+  /** The direction's parser: its own when it holds bytes, else the scratch one loaded with its parked numbers (slot words from `at`). */
+  private unpark(words: Int32Array, at: number, busy: BusyTcp | null, dir: number): TcpDirection {
     const own = busy === null ? null : dir === 0 ? busy.client : busy.server;
-    if (own) return own;
+    if (own !== null) return own;
     const d = this.scratch;
-    const slots = this.slots;
-    d.origin = slots.origin(slot, dir);
-    d.restore(slots.position(slot, dir), slots.recordRemaining(slot, dir), slots.parserState(slot, dir));
+    const w = at + 1 + 3 * dir;
+    d.origin = words[w];
+    d.restore(words[w + 1], words[w + 2], (words[at] >>> (8 + 8 * dir)) & 0xff);
     return d;
   }
 
   /**
    * After a segment: a direction holding bytes keeps its parser object (the
-   * flow's state becomes a BusyTcp); an idle one is saved as numbers and its
-   * object dropped (the state is back to the bare slot once neither holds bytes).
+   * flow's state becomes a BusyTcp); an idle one is saved as numbers in the
+   * slot (as TcpSlots.park() lays them out) and its object dropped (the state
+   * is back to the bare slot once neither holds bytes).
    */
-  private park(flow: Flow, slot: number, busy: BusyTcp | null, dir: number, d: TcpDirection): void {
+  private park(flow: Flow, slot: number, words: Int32Array, at: number, busy: BusyTcp | null, dir: number, d: TcpDirection): void {
     if (d.busy) {
       if (d === this.scratch) this.scratch = new TcpDirection();
       if (busy === null) flow.tlsState = busy = new BusyTcp(slot);
@@ -234,7 +245,10 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
       else busy.server = d;
       return;
     }
-    this.slots.park(slot, dir, d.position, d.recordRemaining, d.state);
+    const shift = 8 + 8 * dir;
+    words[at] = (words[at] & ~(0xff << shift)) | ((d.state & 0xff) << shift);
+    words[at + 2 + 3 * dir] = d.position;
+    words[at + 3 + 3 * dir] = d.recordRemaining;
     if (busy === null) return;
     if (dir === 0) busy.client = null;
     else busy.server = null;

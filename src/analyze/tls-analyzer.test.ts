@@ -250,7 +250,7 @@ describe('hot path literals', () => {
     const literals = [...source.matchAll(/\b([A-Z][A-Z0-9_]*) = (0x[0-9a-f]+|\d+)[,;]/g)].filter(([, name]) => name in named);
     expect(new Set(literals.map(([, name]) => name))).toEqual(new Set(Object.keys(named)));
     for (const [, name, value] of literals) expect([name, Number(value)]).toEqual([name, named[name]]);
-    // The analyzer writes the layout TcpSlots reads: flags word first, then three words per direction.
+    // The analyzer writes the layout tcp-slots.ts describes (and TcpSlots.alloc zeroes): flags word first, then three words per direction.
     expect([slots.SLOT_FLAGS, slots.SLOT_DIR, slots.SLOT_WORDS]).toEqual([0, 1, 7]);
   });
 });

@@ -234,7 +234,7 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
   /**
    * After a segment: a direction holding bytes keeps its parser object (the
    * flow's state becomes a BusyTcp); an idle one is saved as numbers in the
-   * slot (as TcpSlots.park() lays them out) and its object dropped (the state
+   * slot (as tcp-slots.ts lays them out) and its object dropped (the state
    * is back to the bare slot once neither holds bytes).
    */
   private park(flow: Flow, slot: number, words: Int32Array, at: number, busy: BusyTcp | null, dir: number, d: TcpDirection): void {

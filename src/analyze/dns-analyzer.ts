@@ -15,7 +15,7 @@ import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import type { Flow } from '../flow/flow.js';
 import type { NameSink } from '../classify/names.js';
 import { PrefixReassembler, type StreamPrefix } from '../flow/reassembly.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN, formatIp4 } from '../decode/view.js';
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_SYN } from '../decode/view.js';
 import { DnsMessage, parseDns, type DnsAnswerType } from '../decode/dns.js';
 
 export type { NameSink } from '../classify/names.js';
@@ -299,7 +299,7 @@ export class DnsAnalyzer implements Analyzer {
         const ip4 = msg.answerIp4s[i];
         for (let c = 0; c < chain.length; c++) sink.addIp4!(ip4, chain[c], ts, ttl);
       } else {
-        const ip = msg.isA(i) ? formatIp4(msg.answerIp4s[i] >>> 0) : msg.answerData[i];
+        const ip = msg.answerText(i);
         for (let c = 0; c < chain.length; c++) sink.add(ip, chain[c], ts, ttl);
       }
     }

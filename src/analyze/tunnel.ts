@@ -18,6 +18,7 @@
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { SERVER, type Flow } from '../flow/flow.js';
 import { flowBytes, flowPackets } from '../flow/record.js';
+import { internalAddr, type IpMatcher } from '../classify/internal.js';
 import type { Endpoint } from '../report/schema.js';
 import {
   IPPROTO_AH,
@@ -85,12 +86,6 @@ export interface TunnelReport {
   /** Spoke/Twilio flows seen outside any tunnel (depth 0) while tunnels exist. */
   spokeTwilioBypass: string[];
   mpls: MplsSummary | null;
-}
-
-export interface IpMatcher {
-  containsIp(ip: string): boolean;
-  /** containsIp of a flow's client (side 0) or server (side 1) address, without its text (InternalNets has it). */
-  containsFlowAddr?(flow: Flow, side: 0 | 1): boolean;
 }
 
 const MAX_DETECTIONS = 256;
@@ -815,9 +810,7 @@ export class TunnelAnalyzer implements Analyzer {
 
   private isExternal(flow: Flow): boolean {
     if (!this.internal) return true;
-    const m = this.internal;
-    if (m.containsFlowAddr !== undefined) return !m.containsFlowAddr(flow, 1) || !m.containsFlowAddr(flow, 0);
-    return !m.containsIp(flow.serverIp) || !m.containsIp(flow.clientIp);
+    return !internalAddr(this.internal, flow, 1) || !internalAddr(this.internal, flow, 0);
   }
 
   /** Call after every flow has ended. */

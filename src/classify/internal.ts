@@ -4,6 +4,18 @@ import { parseIp4 } from '../decode/view.js';
 import type { Flow } from '../flow/flow.js';
 import { flowIp4 } from '../flow/record.js';
 
+/** What the analyzers ask of the internal networks (InternalNets, or a stand-in in tests). */
+export interface IpMatcher {
+  containsIp(ip: string): boolean;
+  /** containsIp of a flow's client (side 0) or server (side 1) address, without its text (InternalNets has it). */
+  containsFlowAddr?(flow: Flow, side: 0 | 1): boolean;
+}
+
+/** m.containsIp of a flow's client (side 0) or server (side 1) address, by number where m can. */
+export function internalAddr(m: IpMatcher, flow: Flow, side: 0 | 1): boolean {
+  return m.containsFlowAddr !== undefined ? m.containsFlowAddr(flow, side) : m.containsIp(side === 0 ? flow.clientIp : flow.serverIp);
+}
+
 /** RFC 1918, shared address space (RFC 6598), unique local and link-local. */
 export const DEFAULT_INTERNAL: readonly string[] = Object.freeze([
   '10.0.0.0/8',
@@ -28,7 +40,7 @@ export class InternalNetError extends Error {
   }
 }
 
-export class InternalNets {
+export class InternalNets implements IpMatcher {
   /** The networks as given (canonical text), for the report. */
   readonly cidrs: readonly string[];
   private readonly set: CidrSet<true>;

@@ -11,7 +11,7 @@
 
 import { parseIp4 } from '../decode/view.js';
 import type { Flow } from '../flow/flow.js';
-import { FlowRecord } from '../flow/record.js';
+import { flowIp4 } from '../flow/record.js';
 
 /** What the DNS analyzer feeds. */
 export interface NameSink {
@@ -47,8 +47,8 @@ export function addressKey(ip: string): AddressKey {
 
 /** The key of a flow's client or server address. */
 export function flowAddressKey(flow: Flow, side: 'client' | 'server'): AddressKey {
-  if (flow instanceof FlowRecord && flow.ipVersion === 4) return side === 'server' ? flow.server4i : flow.client4i;
-  return addressKey(side === 'server' ? flow.serverIp : flow.clientIp);
+  const v4 = flowIp4(flow, side === 'server' ? 1 : 0);
+  return v4 >= 0 ? v4 | 0 : addressKey(side === 'server' ? flow.serverIp : flow.clientIp);
 }
 
 /** End of an answer chain, and of the free list. */

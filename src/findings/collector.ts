@@ -8,6 +8,7 @@
 import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import { CLIENT, SERVER, type Flow, type IcmpErrorEvent } from '../flow/flow.js';
 import { flowPackets } from '../flow/record.js';
+import { internalAddr, type IpMatcher } from '../classify/internal.js';
 import { verifyTransportChecksum } from '../decode/index.js';
 import { formatIp, IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import { destinationFamilies } from '../policy/compile.js';
@@ -15,16 +16,6 @@ import type { Policy, SignallingHost } from '../policy/types.js';
 import type { Classifier } from '../classify/classify.js';
 import type { Endpoint, FlowClass } from '../report/schema.js';
 import { safeName } from './text.js';
-
-export interface IpMatcher {
-  containsIp(ip: string): boolean;
-  /** containsIp of a flow's client (side 0) or server (side 1) address, without its text (InternalNets has it). */
-  containsFlowAddr?(flow: Flow, side: 0 | 1): boolean;
-}
-
-export function internalAddr(m: IpMatcher, flow: Flow, side: 0 | 1): boolean {
-  return m.containsFlowAddr !== undefined ? m.containsFlowAddr(flow, side) : m.containsIp(side === 0 ? flow.clientIp : flow.serverIp);
-}
 
 export interface FindingsSettings {
   policy: Policy;

@@ -28,7 +28,7 @@ export const BUNDLE_OPTIONS = {
   format: 'esm',
   target: 'node20',
   // The terminal UI (ink, react) loads only for the interactive view: kept out of the bundle, loaded from node_modules then.
-  external: ['ink', 'react', 'react/*', 'ink-testing-library'],
+  external: ['ink', 'react', 'react/*'],
   outExtension: { '.js': '.mjs' },
   logLevel: 'warning',
   legalComments: 'none',

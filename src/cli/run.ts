@@ -122,5 +122,3 @@ async function analyzeCommand(cmd: AnalyzeCommand, engine: Engine, io: CliIO, de
   else io.stdout.write(renderText(report, { color: colorEnabled(cmd.noColor, io.env, io.stdout.isTTY === true), width: io.stdout.columns ?? 100 }));
   return exitCodeFor(report);
 }
-
-

@@ -43,8 +43,9 @@ export const X_WORDS = X_TCP + TCP_WORDS;
 export const META_IPV6 = 0x100;
 /** TCP with a tracker (ports were captured). */
 export const META_TCP_TRACKED = 0x200;
-/** Protocol class for idle timeouts, 2 bits. */
-export const META_CLASS_SHIFT = 10;
+/** Timeout class (CLASS_* in table.ts), 3 bits from here. */
+export const META_CLASS_SHIFT = 16;
+export const META_CLASS_MASK = 7;
 /** Flow.dnsPayload, Flow.evicted, Flow.midstream. */
 export const META_DNS_PAYLOAD = 0x1000;
 export const META_EVICTED = 0x2000;

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import * as columns from './columns.js';
-import { FlowTable, MAX_ICMP_ERRORS_PER_FLOW, MAX_ORPHAN_ICMP_ERRORS, type FlowTableOptions } from './table.js';
+import { DNS_SESSION_PORTS, FlowTable, MAX_ICMP_ERRORS_PER_FLOW, MAX_ORPHAN_ICMP_ERRORS, type FlowTableOptions } from './table.js';
 import { MAX_EVIDENCE_FRAMES, type Flow } from './flow.js';
 import { flowBytes, flowPackets } from './record.js';
 import { PacketView } from '../decode/view.js';
@@ -213,7 +213,7 @@ describe('ICMP errors', () => {
 
   it('attaches an ICMPv6 destination unreachable to the IPv6 flow, bounded per flow', () => {
     const t = table();
-    const out = ipv6({ src: '2001:db8::1', dst: '2001:db8::99', proto: 17 }, udp(5000, 53, new Uint8Array(30)));
+    const out = ipv6({ src: '2001:db8::1', dst: '2001:db8::99', proto: 17 }, udp(5000, 9000, new Uint8Array(30)));
     const f = feed(t, ethernet(out, 0x86dd), 1)!;
     for (let i = 0; i < MAX_ICMP_ERRORS_PER_FLOW + 5; i++) {
       expect(feed(t, icmpError('2001:db8::fe', '2001:db8::1', 1, 4, out), 2 + i)).toBeNull();
@@ -249,16 +249,16 @@ describe('eviction', () => {
   it('expires idle flows per protocol class against the newest capture time', () => {
     const t = table({ tcpIdleS: 300, udpIdleS: 60, otherIdleS: 30 });
     const tcpF = feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50000, dport: 443, flags: 'S' }), 0)!;
-    const udpF = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 0)!;
+    const udpF = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 3478), 0)!;
     const icmpF = feed(t, echo('10.0.0.1', '192.0.2.1', 8), 0)!;
-    const udp2 = feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 53), 31)!;
+    const udp2 = feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 3478), 31)!;
     expect(ended).toEqual([icmpF]);
-    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 53), 61);
+    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 3478), 61);
     expect(ended).toEqual([icmpF, udpF]);
     // A timestamp going slightly backwards neither expires nor revives anything.
-    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 53), 60.5);
+    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 3478), 60.5);
     expect(ended.length).toBe(2);
-    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 53), 301);
+    feed(t, udpP('10.0.0.2', 5000, '192.0.2.53', 3478), 301);
     expect(ended).toEqual([icmpF, udpF, tcpF, udp2]);
     expect(t.evictions).toEqual({ idle: 4, cap: 0 });
     expect(ended.every((f) => !f.evicted)).toBe(true);
@@ -273,6 +273,55 @@ describe('eviction', () => {
     expect(b).not.toBe(a);
     expect(ended).toEqual([a]);
     expect(t.evictions.idle).toBe(1);
+  });
+
+  it('ends UDP flows to a DNS port after 10 s idle, as Zeek ends DNS sessions, and other UDP after 60 s', () => {
+    const t = table();
+    const dns = DNS_SESSION_PORTS.map((p, i) => feed(t, udpP('10.0.0.1', 40000 + i, '192.0.2.53', p), 0)!);
+    // Answered from port 53: the server port decides, whichever side spoke first.
+    const answered = feed(t, udpP('192.0.2.53', 53, '10.0.0.2', 40100), 0)!;
+    const other = feed(t, udpP('10.0.0.1', 40200, '192.0.2.53', 3478), 0)!;
+    const tcp53 = feed(t, tcpP('10.0.0.1', '192.0.2.53', { sport: 40300, dport: 53, flags: 'S' }), 0)!;
+    feed(t, udpP('10.0.0.1', 40000, '192.0.2.53', 53), 9.5); // DNS flow 1 stays alive
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 10.6);
+    expect(ended).toEqual([...dns.slice(1), answered]);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 19.6);
+    expect(ended.slice(-1)).toEqual([dns[0]]);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 60.5);
+    expect(ended.slice(-1)).toEqual([other]);
+    expect(tcp53.state).toBe('S0'); // DNS over TCP is a TCP connection: 300 s
+    expect(t.size).toBe(2);
+  });
+
+  it('ends a TCP connection 5 s after both sides closed or one reset it, and a half-closed one only at the TCP timeout', () => {
+    const t = table({ tcpIdleS: 300 });
+    const open = (port: number, ts: number) => {
+      const f = feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: port, dport: 443, flags: 'S', seq: 100 }), ts)!;
+      feed(t, tcpP('192.0.2.10', '10.0.0.1', { sport: 443, dport: port, flags: 'SA', seq: 900, ack: 101 }), ts);
+      feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: port, dport: 443, flags: 'A', seq: 101, ack: 901 }), ts);
+      return f;
+    };
+    const fin = open(50001, 0);
+    feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50001, dport: 443, flags: 'FA', seq: 101, ack: 901 }), 1);
+    feed(t, tcpP('192.0.2.10', '10.0.0.1', { sport: 443, dport: 50001, flags: 'FA', seq: 901, ack: 102 }), 1);
+    const rst = open(50002, 0);
+    feed(t, tcpP('192.0.2.10', '10.0.0.1', { sport: 443, dport: 50002, flags: 'R', seq: 901 }), 2);
+    const half = open(50003, 0);
+    feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50003, dport: 443, flags: 'FA', seq: 101, ack: 901 }), 1);
+    // The last ACK after both FINs still joins the connection (within 5 s).
+    feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50001, dport: 443, flags: 'A', seq: 102, ack: 902 }), 3);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 7.5);
+    expect(ended).toEqual([rst]);
+    expect([fin.packets, fin.state]).toEqual([[4, 2], 'SF']);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 8.5);
+    expect(ended).toEqual([rst, fin]);
+    expect(rst.state).toBe('RSTR');
+    const tcpEnded = () => ended.filter((f) => f.proto === 6);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 299.5);
+    expect(tcpEnded()).toEqual([rst, fin]);
+    feed(t, udpP('10.0.0.9', 1, '10.0.0.8', 2), 302.5); // its last packet came at clock 2
+    expect(tcpEnded()).toEqual([rst, fin, half]);
+    expect(half.state).toBe('S2');
   });
 
   it('evicts the least recently active flow at the cap and marks it', () => {
@@ -297,7 +346,7 @@ describe('eviction', () => {
     const t = table({ tcpIdleS: 1 });
     feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50000, dport: 443, flags: 'S' }), 1);
     feed(t, tcpP('192.0.2.10', '10.0.0.1', { sport: 443, dport: 50000, flags: 'R' }), 1.1);
-    const udpFlow = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 5)!; // the TCP flow ended idle: its row is reused
+    const udpFlow = feed(t, udpP('10.0.0.1', 5000, '192.0.2.53', 53), 6.2)!; // the reset TCP flow ended 5 s after: its row is reused
     expect(ended.map((f) => [f.synCount, f.rst])).toEqual([[1, [false, true]]]);
     expect([udpFlow.synCount, udpFlow.synAckCount, udpFlow.rst, udpFlow.fin, udpFlow.state]).toEqual([0, 0, [false, false], [false, false], 'S0']);
   });

@@ -23,6 +23,7 @@ import {
   FlowColumns,
   G_FIRST_TS,
   G_WORDS,
+  META_CLASS_MASK,
   META_CLASS_SHIFT,
   META_IPV6,
   META_TCP_TRACKED,
@@ -61,6 +62,10 @@ export interface FlowTableOptions {
   tcpIdleS?: number;
   udpIdleS?: number;
   otherIdleS?: number;
+  /** Idle timeout of UDP flows to a DNS port (53, 137, 5353, 5355): Zeek's dns_session_timeout, default 10. */
+  dnsIdleS?: number;
+  /** Idle timeout of a TCP connection both sides closed, or one reset: Zeek's tcp_close_delay / tcp_reset_delay, default 5. */
+  tcpClosedIdleS?: number;
   /** Called exactly once per flow: idle eviction, cap eviction (flow.evicted = true), TCP port reuse, or flush(). */
   onEnd: (flow: Flow) => void;
   /** Called once when a flow is created, after its first packet was counted. */
@@ -93,9 +98,18 @@ const FIRST_EVIDENCE_FRAMES = MAX_EVIDENCE_FRAMES / 2;
 /** Run idle expiry at least every this many packets, or when capture time advanced a second. */
 const EXPIRY_EVERY_PACKETS = 1024;
 
+/** Timeout classes: each has its own idle timeout and LRU list. */
 const CLASS_TCP = 0;
 const CLASS_UDP = 1;
 const CLASS_OTHER = 2;
+const CLASS_DNS = 3;
+const CLASS_TCP_CLOSED = 4;
+const CLASSES = 5;
+
+/** UDP server ports whose flows time out as DNS sessions (Zeek's DNS::ports). */
+export const DNS_SESSION_PORTS: readonly number[] = [53, 137, 5353, 5355];
+const dnsSessionPort = new Uint8Array(65536);
+for (const p of DNS_SESSION_PORTS) dnsSessionPort[p] = 1;
 
 /**
  * Ports where the sender is almost certainly the server (Zeek's likely_server_ports):
@@ -146,7 +160,8 @@ export class FlowTable {
 
   private readonly maxFlows: number;
   private readonly reservedRows: number;
-  private readonly idleS: [number, number, number];
+  /** Idle timeout per CLASS_*. */
+  private readonly idleS: Float64Array;
   private readonly onEnd: (flow: Flow) => void;
   private readonly onNew: ((flow: Flow) => void) | undefined;
   private readonly mask: number;
@@ -167,8 +182,8 @@ export class FlowTable {
    * relinks three flows, and this small array stays in cache where the rows would not.
    */
   private links: Int32Array;
-  private readonly lruHead = new Int32Array(3);
-  private readonly lruTail = new Int32Array(3);
+  private readonly lruHead = new Int32Array(CLASSES);
+  private readonly lruTail = new Int32Array(CLASSES);
 
   private readonly fragments = new Map<number, FragmentRef>();
   private readonly orphans: IcmpOrphan[] = [];
@@ -182,7 +197,7 @@ export class FlowTable {
 
   constructor(opts: FlowTableOptions) {
     this.maxFlows = Math.max(1, opts.maxFlows ?? 250_000);
-    this.idleS = [opts.tcpIdleS ?? 300, opts.udpIdleS ?? 60, opts.otherIdleS ?? 60];
+    this.idleS = Float64Array.of(opts.tcpIdleS ?? 300, opts.udpIdleS ?? 60, opts.otherIdleS ?? 60, opts.dnsIdleS ?? 10, opts.tcpClosedIdleS ?? 5);
     this.onEnd = opts.onEnd;
     this.onNew = opts.onNew;
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
@@ -221,7 +236,7 @@ export class FlowTable {
     const ts = view.ts;
     // Hot path: offsets and flags as literals. V8 (Node 20) loads and hole-checks a
     // module constant at every use; table.test.ts checks these match columns.ts.
-    const F_WORDS = 8, F_ACTIVE = 0, U_WORDS = 16, U_META = 2, META_CLASS_SHIFT = 10, IPPROTO_UDP = 17, IPPROTO_TCP = 6, TCP_SYN = 2;
+    const F_WORDS = 8, F_ACTIVE = 0, U_WORDS = 16, U_META = 2, META_CLASS_SHIFT = 16, META_CLASS_MASK = 7, IPPROTO_UDP = 17, IPPROTO_TCP = 6, TCP_SYN = 2;
     if (view.ipVersion === 0) return null;
     if (ts > this.maxTs) this.maxTs = ts;
     if (++this.packetsSinceExpiry >= EXPIRY_EVERY_PACKETS || this.maxTs >= this.nextExpiryTs) this.expireIdle();
@@ -236,7 +251,7 @@ export class FlowTable {
       const src4 = (buf[s] << 24) | (buf[s + 1] << 16) | (buf[s + 2] << 8) | buf[s + 3];
       const dst4 = (buf[d] << 24) | (buf[d + 1] << 16) | (buf[d + 2] << 8) | buf[d + 3];
       const slot = this.find4(flowHash4(proto, src4, sport, dst4, dport, this.seed) & this.mask, proto, src4, dst4, sport, dport);
-      const cls = slot >= 0 ? (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & 3 : 0;
+      const cls = slot >= 0 ? (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & META_CLASS_MASK : 0;
       if (slot >= 0 && this.maxTs - this.cols.f64[slot * F_WORDS + F_ACTIVE] <= this.idleS[cls] && (view.tcpFlags & TCP_SYN) === 0) {
         this.touch(slot, cls);
         const flow = this.records[slot]!;
@@ -319,7 +334,7 @@ export class FlowTable {
   }
 
   private classOf(slot: number): number {
-    return (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & 3;
+    return (this.cols.i32[slot * U_WORDS + U_META] >>> META_CLASS_SHIFT) & META_CLASS_MASK;
   }
 
   private hashOf(proto: number, buf: Uint8Array, aOff: number, aPort: number, bOff: number, bPort: number, len: number): number {
@@ -409,9 +424,10 @@ export class FlowTable {
     const cOff = flip ? view.dstOff : view.srcOff;
     const sOff = flip ? view.srcOff : view.dstOff;
     const tracked = proto === IPPROTO_TCP && hasPorts;
-    const cls = proto === IPPROTO_TCP ? CLASS_TCP : proto === IPPROTO_UDP ? CLASS_UDP : CLASS_OTHER;
     const clientPort = flip ? dport : sport;
     const serverPort = flip ? sport : dport;
+    const cls =
+      proto === IPPROTO_TCP ? CLASS_TCP : proto !== IPPROTO_UDP ? CLASS_OTHER : dnsSessionPort[serverPort] === 1 ? CLASS_DNS : CLASS_UDP;
 
     cols.clear(slot, tracked);
     const b = slot * U_WORDS;
@@ -514,7 +530,18 @@ export class FlowTable {
     // Later fragments and headers cut before the flags are counted, not tracked.
     if (tracked && view.tcpHeaderLen !== 0 && !(view.isFragment && view.fragOffset > 0)) {
       tcpPacket(flow, dir, view);
+      if ((view.tcpFlags & 5) !== 0) this.closeCheck(slot); // FIN or RST: the only packets that close
     }
+  }
+
+  /** A TCP connection just closed (both FINs, or a RST) moves to the short closed-connection timeout. */
+  private closeCheck(slot: number): void {
+    const u = this.cols.i32;
+    const b = slot * U_WORDS + U_META;
+    if ((u[b] >>> META_CLASS_SHIFT) & META_CLASS_MASK || !tcpFinished(this.cols, slot)) return;
+    this.lruRemove(slot, CLASS_TCP);
+    u[b] = (u[b] & ~(META_CLASS_MASK << META_CLASS_SHIFT)) | (CLASS_TCP_CLOSED << META_CLASS_SHIFT);
+    this.lruPush(slot, CLASS_TCP_CLOSED);
   }
 
   // ---- LRU lists (slot + 1 links in the rows) ----
@@ -575,7 +602,7 @@ export class FlowTable {
     let best = -1;
     let bestTs = Infinity;
     const f = this.cols.f64;
-    for (let cls = 0; cls < 3; cls++) {
+    for (let cls = 0; cls < CLASSES; cls++) {
       const h = this.lruHead[cls];
       if (h !== 0 && (best < 0 || f[(h - 1) * F_WORDS + F_ACTIVE] < bestTs)) {
         best = h - 1;
@@ -588,7 +615,7 @@ export class FlowTable {
   private expireIdle(): void {
     this.packetsSinceExpiry = 0;
     this.nextExpiryTs = this.maxTs + 1;
-    for (let cls = 0; cls < 3; cls++) {
+    for (let cls = 0; cls < CLASSES; cls++) {
       const limit = this.maxTs - this.idleS[cls];
       for (let h = this.lruHead[cls]; h !== 0 && this.cols.f64[(h - 1) * F_WORDS + F_ACTIVE] < limit; h = this.lruHead[cls]) {
         this.evictions.idle++;

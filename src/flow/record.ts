@@ -97,7 +97,12 @@ export class FlowRecord implements Flow {
     public serverPort: number,
   ) {}
 
+  /**
+   * The owner is done with this ended flow: drop its annotations, and let the
+   * table reuse its row without copying it (slot -1: nothing may read it after).
+   */
   release(): void {
+    this.slot = -1;
     this.x = null;
     this.tls = null;
     this.tlsState = this.dnsState = this.tunnelProbe = this.vdiProbe = this.mediaState = undefined;

@@ -66,7 +66,11 @@ export interface FlowTableOptions {
   dnsIdleS?: number;
   /** Idle timeout of a TCP connection both sides closed, or one reset: Zeek's tcp_close_delay / tcp_reset_delay, default 5. */
   tcpClosedIdleS?: number;
-  /** Called exactly once per flow: idle eviction, cap eviction (flow.evicted = true), TCP port reuse, or flush(). */
+  /**
+   * Called exactly once per flow: idle eviction, cap eviction (flow.evicted = true), TCP port reuse, or flush().
+   * The flow may be kept and read later (its row is then copied out of the table), unless the callback
+   * calls flow.release(): then nothing may read it after the callback returns.
+   */
   onEnd: (flow: Flow) => void;
   /** Called once when a flow is created, after its first packet was counted. */
   onNew?: (flow: Flow) => void;
@@ -574,7 +578,7 @@ export class FlowTable {
     this.lruPush(slot, cls);
   }
 
-  /** Remove a flow from the table and report it; `keepRow`: the row is never reused (flush), so the flow keeps it. */
+  /** Remove a flow from the table and report it (onEnd reads the row in place); `keepRow`: the row is never reused (flush), so the flow keeps it. */
   private end(slot: number, keepRow = false): void {
     const flow = this.records[slot];
     if (flow === undefined) return;
@@ -590,11 +594,12 @@ export class FlowTable {
     }
     this.records[slot] = undefined;
     this.live--;
-    if (!keepRow) {
-      flow.detach();
-      this.free.push(slot);
-    }
     this.onEnd(flow);
+    if (keepRow) return;
+    // A flow its owner released in onEnd (the engine's) gives its row back as is;
+    // one still referenced gets a copy of the row before the slot is reused.
+    if (flow.slot === slot) flow.detach();
+    this.free.push(slot);
   }
 
   /** Least recently active live flow across the protocol classes, or -1. */

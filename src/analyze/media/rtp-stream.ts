@@ -22,7 +22,7 @@
 import type { ReportRtpStream } from '../../report/schema.js';
 import { isoTime, round } from '../../report/build.js';
 import { guessDynamicCodec, isDynamic, snapClockRate, staticPayloadType } from './codecs.js';
-import { Timeline, type TimelinePoint } from './timeline.js';
+import { Timeline, withLazyPoints } from './timeline.js';
 import {
   analyseRow,
   CLOCK_SHIFT,
@@ -513,10 +513,6 @@ export class RtpStream implements RowOwner {
     return `0x${this.ssrc.toString(16).padStart(8, '0')}`;
   }
 
-  timelinePoints(): TimelinePoint[] {
-    return this.timeline ? this.timeline.points() : [];
-  }
-
   /** Timeline.activeKbps (null without a timeline). */
   activeKbps(share: number): number | null {
     return this.timeline ? this.timeline.activeKbps(share) : null;
@@ -524,7 +520,7 @@ export class RtpStream implements RowOwner {
 
   toReport(): ReportRtpStream {
     const hasClock = this.clockRate !== null;
-    return {
+    const report: ReportRtpStream = {
       ssrc: this.ssrcText,
       src: { ip: this.ends.srcIp, port: this.ends.srcPort },
       dst: { ip: this.ends.dstIp, port: this.ends.dstPort },
@@ -547,7 +543,7 @@ export class RtpStream implements RowOwner {
       clockRateInferred: this.clockRateInferred,
       flow: this.ends.flowUid,
       firstFrame: this.firstFrame,
-      timeline: this.timelinePoints(),
+      timeline: [], // made when first read: withLazyPoints below
       rtcp:
         this.rtcpReports > 0 || this.rttSamples > 0
           ? {
@@ -559,5 +555,6 @@ export class RtpStream implements RowOwner {
             }
           : null,
     };
+    return this.timeline ? withLazyPoints(report, this.timeline) : report;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jitterUs, NO_JITTER, StreamColumns } from './stream-row.js';
-import { Timeline, type TimelinePoint } from './timeline.js';
+import { Timeline, withLazyPoints, type TimelinePoint } from './timeline.js';
 
 interface Sample {
   ts: number;
@@ -113,6 +113,27 @@ describe('Timeline', () => {
     }
     const empty = new StreamColumns();
     expect(new Timeline(empty, empty.take(), 0, 0, 10).activeKbps(0.5)).toBeNull();
+  });
+
+  it('gives a report its points when first read, from a finished timeline whose row was reused since', () => {
+    const t0 = 1_700_000_000.25;
+    const list = samples(8, 1500, t0);
+    const cols = new StreamColumns();
+    const row = cols.take();
+    const tl = new Timeline(cols, row, t0, 99, 600);
+    for (const s of list) tl.add({ ts: s.ts, ipBytes: s.bytes }, Number.isNaN(s.jitter) ? NO_JITTER : jitterUs(s.jitter), s.highest);
+    const expected = reference(t0, 99, 600, list);
+    const report = withLazyPoints({ ssrc: 'x', timeline: [] as TimelinePoint[], after: 1 }, tl);
+    cols.release(row);
+    const other = new Timeline(cols, cols.take(), t0, 5000, 600); // the same row, overwritten
+    other.add({ ts: t0 + 3, ipBytes: 999 }, 1, 5001);
+    expect(Object.keys(report)).toEqual(['ssrc', 'timeline', 'after']);
+    expect(report.timeline).toEqual(expected);
+    expect(report.timeline).toBe(report.timeline);
+    expect(JSON.parse(JSON.stringify(report)).timeline).toEqual(expected);
+    expect(tl.activeKbps(0.5)).not.toBeNull(); // finished: still answers from its arrays
+    report.timeline = [];
+    expect(report.timeline).toEqual([]);
   });
 
   it('puts a packet on a bucket boundary in the later bucket and one before t0 in the first', () => {

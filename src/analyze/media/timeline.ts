@@ -170,6 +170,15 @@ export class Timeline {
     return Math.round(((this.bytes[i] * 8) / 1000 / this.width) * 1000) / 1000;
   }
 
+  /**
+   * No packet comes after this: the last bucket is copied out of the stream's
+   * row, so the timeline no longer reads the row (which may be reused).
+   */
+  finish(): void {
+    this.flushLast();
+    this.last = -1;
+  }
+
   points(): TimelinePoint[] {
     this.flushLast();
     const out: TimelinePoint[] = [];
@@ -187,4 +196,32 @@ export class Timeline {
     }
     return out;
   }
+}
+
+/**
+ * Define `report.timeline` as made from a finished timeline when first read:
+ * the report keeps the timeline's four number arrays instead of one object
+ * per point, until a renderer or the JSON output reads it (by then the
+ * analysis state is garbage). Enumerable, so JSON.stringify and deep
+ * comparisons see a plain array; assigning it replaces it.
+ */
+export function withLazyPoints<R extends { timeline: TimelinePoint[] }>(report: R, timeline: Timeline): R {
+  timeline.finish();
+  let source: Timeline | null = timeline;
+  let points: TimelinePoint[] = [];
+  return Object.defineProperty(report, 'timeline', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (source !== null) {
+        points = source.points();
+        source = null;
+      }
+      return points;
+    },
+    set: (v: TimelinePoint[]) => {
+      points = v;
+      source = null;
+    },
+  });
 }

@@ -64,7 +64,7 @@ async function flows(): Promise<Run> {
       decodePacket(view, p.buf!, p.linkType, p.dataOff, p.dataOff! + p.caplen);
       ctx.frame = ++n;
       ctx.ts = ts;
-      ctx.pkt = p;
+      if (ctx.pkt !== p) ctx.pkt = p;
       view.ts = ts;
       ctx.flow = table.update(view, n, p.origLen);
       ctx.dir = table.dir;

@@ -138,10 +138,11 @@ class ReusedPacket implements RawPacket {
 
   /** Point at buf[off, off + caplen). */
   point(buf: Uint8Array, off: number, caplen: number): void {
-    this.buf = buf;
+    // Pointer stores only when they change something: each is a GC write barrier.
+    if (this.buf !== buf) this.buf = buf;
     this.dataOff = off;
     this.caplen = caplen;
-    this.#data = null;
+    if (this.#data !== null) this.#data = null;
   }
 }
 

@@ -168,7 +168,8 @@ export class PacketView {
   truncated = false;
 
   reset(buf: Uint8Array, linkType: number, end = buf.length): void {
-    this.buf = buf;
+    // Packets come from a few reused read buffers: skip the store (and its GC write barrier) when unchanged.
+    if (this.buf !== buf) this.buf = buf;
     this.end = end;
     this.linkType = linkType;
     this.etherType = 0;

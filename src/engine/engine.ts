@@ -190,7 +190,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     const ctx = contexts[depth];
     ctx.frame = frame;
     ctx.ts = ts;
-    ctx.pkt = pkt;
+    if (ctx.pkt !== pkt) ctx.pkt = pkt; // the reader reuses one packet object: no write barrier per packet
     ctx.flow = view.ipVersion !== 0 ? table.update(view, frame, pkt.origLen) : null;
     ctx.dir = table.dir;
     dns.onPacket(ctx);

@@ -270,12 +270,17 @@ export class FindingsCollector implements Analyzer {
     });
   }
 
-  private add<K extends EvidenceKind>(kind: K, item: EvidenceKinds[K]): void {
-    const key = `${kind}/${item.tier}`;
+  /**
+   * Count one finding of `kind` for the judged flow; its bucket's item list when
+   * that still has room, else null. Items are built only when kept: most flows of
+   * a large capture only count.
+   */
+  private add<K extends EvidenceKind>(kind: K, j: Judged): EvidenceKinds[K][] | null {
+    const key = bucketKey(kind, j.tier);
     let b = this.ev.buckets.get(key);
     if (!b) this.ev.buckets.set(key, (b = { count: 0, items: [] }));
     b.count++;
-    if (b.items.length < MAX_ITEMS) b.items.push(item);
+    return b.items.length < MAX_ITEMS ? (b.items as EvidenceKinds[K][]) : null;
   }
 
   /** TCP: unanswered SYNs, refused SYNs, TLS failures, slow setup, interception. True if it failed. */
@@ -284,18 +289,18 @@ export class FindingsCollector implements Analyzer {
     if (flow.synCount > 0 && !flow.midstream && flow.icmpErrors.length === 0) {
       // Only SYNs from the client: no ACK/data/FIN of its own (a one-sided capture would show them).
       if (!answered && !/[ADF]/.test(flow.history)) {
-        this.add('tcp-blocked', { ...this.ref(flow, j), syns: flow.synCount });
+        this.add('tcp-blocked', j)?.push({ ...this.ref(flow, j), syns: flow.synCount });
         return true;
       }
       if (flow.synAckCount === 0 && flow.rst[SERVER]) {
-        this.add('tcp-refused', this.ref(flow, j));
+        this.add('tcp-refused', j)?.push(this.ref(flow, j));
         return true;
       }
     }
     const limit = this.settings.policy.limits.maxSetupMs / 1000;
     const policyFlow = flow.cls !== null && SPOKE_TWILIO.has(flow.cls);
     if (policyFlow && flow.synToSynAck !== null && flow.synToSynAck > limit)
-      this.add('slow-setup', { ...this.ref(flow, j), step: 'tcp', seconds: flow.synToSynAck });
+      this.add('slow-setup', j)?.push({ ...this.ref(flow, j), step: 'tcp', seconds: flow.synToSynAck });
     const tls = flow.tls;
     if (!tls || tls.dtls || tls.clientHelloTs === null) return false;
     const alert = tls.alerts.find((a) => a.level === 2) ?? (tls.serverHelloTs === null ? tls.alerts[0] : undefined);
@@ -306,7 +311,7 @@ export class FindingsCollector implements Analyzer {
       else if (flow.fin[SERVER] || (this.ev.lastTs ?? flow.lastTs) - tls.clientHelloTs >= TLS_WAIT_S) reason = 'no-server-hello';
     }
     if (reason) {
-      this.add('tls-failure', {
+      this.add('tls-failure', j)?.push({
         ...this.ref(flow, j),
         reason,
         alert: alert ? { level: alert.level, description: alert.description, fromClient: alert.fromClient, frame: alert.frame } : null,
@@ -315,9 +320,9 @@ export class FindingsCollector implements Analyzer {
       return true;
     }
     if (policyFlow && tls.serverHelloTs !== null && tls.serverHelloTs - tls.clientHelloTs > limit)
-      this.add('slow-setup', { ...this.ref(flow, j), step: 'tls', seconds: tls.serverHelloTs - tls.clientHelloTs });
+      this.add('slow-setup', j)?.push({ ...this.ref(flow, j), step: 'tls', seconds: tls.serverHelloTs - tls.clientHelloTs });
     if (tls.sni && tls.certSubject !== null && !certCovers(tls.sni, tls.certSubject, tls.certSans))
-      this.add('tls-interception', {
+      this.add('tls-interception', j)?.push({
         ...this.ref(flow, j),
         sni: safeName(tls.sni),
         subject: safeName(tls.certSubject),
@@ -331,14 +336,14 @@ export class FindingsCollector implements Analyzer {
     if (j.tier !== 'required' || j.serverPackets > 0 || j.clientPackets < 2 || !j.clientInternal) return false;
     const waited = Math.max(flow.lastTs - flow.firstTs, (this.ev.lastTs ?? flow.lastTs) - flow.lastTs);
     if (waited < SILENCE_S) return false;
-    this.add('udp-no-return', this.ref(flow, j));
+    this.add('udp-no-return', j)?.push(this.ref(flow, j));
     return true;
   }
 
   private unreachable(flow: Flow, j: Judged): boolean {
     const all = flow.icmpErrors;
     if (!all.some(isUnreachable)) return false;
-    this.add('icmp-unreachable', { ...this.ref(flow, j), errors: all.filter(isUnreachable).slice(0, 4) });
+    this.add('icmp-unreachable', j)?.push({ ...this.ref(flow, j), errors: all.filter(isUnreachable).slice(0, 4) });
     return true;
   }
 
@@ -351,16 +356,16 @@ export class FindingsCollector implements Analyzer {
       // Near the capture start the outbound packet this answers may simply not have been captured.
       if (this.ev.firstTs !== null && flow.firstTs - this.ev.firstTs < CAPTURE_EDGE_S) return;
     } else return;
-    this.add('inbound-connection', { ...this.ref(flow, j), answered: j.serverPackets > 0 });
+    this.add('inbound-connection', j)?.push({ ...this.ref(flow, j), answered: j.serverPackets > 0 });
   }
 
   private edges(flow: Flow, j: Judged): void {
-    if (j.host?.legacy) this.add('legacy-signalling-host', this.ref(flow, j));
+    if (j.host?.legacy) this.add('legacy-signalling-host', j)?.push(this.ref(flow, j));
     if (!j.media) return;
     const pinned = this.settings.edge;
-    if (pinned !== this.roamingEdge && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', this.ref(flow, j));
+    if (pinned !== this.roamingEdge && flow.edge !== null && flow.edge !== pinned) this.add('edge-mismatch', j)?.push(this.ref(flow, j));
     const m = this.settings.classifier.matchMediaFlow(flow, 1);
-    if (m?.legacy) this.add('legacy-media-range', { ...this.ref(flow, j), cidr: m.cidr });
+    if (m?.legacy) this.add('legacy-media-range', j)?.push({ ...this.ref(flow, j), cidr: m.cidr });
   }
 
   private tally(flow: Flow, j: Judged, failed: boolean): void {
@@ -382,6 +387,15 @@ export class FindingsCollector implements Analyzer {
     if (j.media) c.media++;
     else if (c.signalling.length < MAX_ITEMS) c.signalling.push(flow.uid);
   }
+}
+
+const bucketKeys = new Map<string, Record<Tier, string>>();
+
+/** `${kind}/${tier}`, the buckets' key, made once per kind (not a new string per finding). */
+export function bucketKey(kind: EvidenceKind, tier: Tier): string {
+  let keys = bucketKeys.get(kind);
+  if (keys === undefined) bucketKeys.set(kind, (keys = { required: `${kind}/required`, policy: `${kind}/policy`, other: `${kind}/other` }));
+  return keys[tier];
 }
 
 /** Multicast, limited broadcast, or (not knowing the mask) an IPv4 address ending in .255: not a connection to a host. */

@@ -157,6 +157,9 @@ export class CaptureParser {
   /** Absolute input offset of list's first byte. */
   private offset = 0;
   private le = true;
+  /** A DataView over the last buffer a classic pcap record was read from (read buffers are reused, so this rarely changes). */
+  private dvBuf: Uint8Array | null = null;
+  private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private peakRetained = 0;
   /** Bytes the current record needs before parsing can continue (tar-stream's _missing). */
   private need = 0;
@@ -348,18 +351,17 @@ export class CaptureParser {
       this.need = HEADER;
       return 0;
     }
-    let tsSec: number, frac: number, caplen: number, origLen: number;
-    if (this.le) {
-      tsSec = (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
-      frac = (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)) >>> 0;
-      caplen = (buf[p + 8] | (buf[p + 9] << 8) | (buf[p + 10] << 16) | (buf[p + 11] << 24)) >>> 0;
-      origLen = (buf[p + 12] | (buf[p + 13] << 8) | (buf[p + 14] << 16) | (buf[p + 15] << 24)) >>> 0;
-    } else {
-      tsSec = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
-      frac = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
-      caplen = ((buf[p + 8] << 24) | (buf[p + 9] << 16) | (buf[p + 10] << 8) | buf[p + 11]) >>> 0;
-      origLen = ((buf[p + 12] << 24) | (buf[p + 13] << 16) | (buf[p + 14] << 8) | buf[p + 15]) >>> 0;
+    // Four 32-bit loads through a DataView: a quarter of the bounds checks and no byte assembly.
+    if (buf !== this.dvBuf) {
+      this.dvBuf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
+    const dv = this.dv;
+    const le = this.le;
+    const tsSec = dv.getUint32(p, le);
+    const frac = dv.getUint32(p + 4, le);
+    let caplen = dv.getUint32(p + 8, le);
+    let origLen = dv.getUint32(p + 12, le);
     const swapped = this.lengthsSwapped;
     if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
       const t = caplen;

@@ -12,6 +12,7 @@ import { flowBytes, flowIp4, flowPackets } from '../flow/record.js';
 import { formatIp4, parseIp4 } from '../decode/view.js';
 import type { ClassifiedBy, FlowClass, ReportFlow } from './schema.js';
 import { isoTime, round, sanitizeName, sanitizeNote } from './build.js';
+import { defineLazy } from './lazy.js';
 
 // Float64 words per row.
 const F_FIRST_TS = 0;
@@ -243,26 +244,13 @@ export class ReportFlowStore {
  * the engine: a getter made there would keep the engine's whole scope alive.
  */
 export function withStoredFlows<R extends { flows: ReportFlow[] }>(report: R, store: ReportFlowStore): R {
-  let source: ReportFlowStore | null = store;
-  let flows: ReportFlow[] = [];
   unread.set(report, store);
-  return Object.defineProperty(report, 'flows', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      if (source !== null) {
-        flows = source.toArray();
-        source = null;
-        unread.delete(report);
-      }
-      return flows;
-    },
-    set: (v: ReportFlow[]) => {
-      flows = v;
-      source = null;
-      unread.delete(report);
-    },
-  });
+  return defineLazy(
+    report,
+    'flows',
+    () => store.toArray() as R['flows'],
+    () => unread.delete(report),
+  );
 }
 
 /** Reports whose flows are still only in their store. */

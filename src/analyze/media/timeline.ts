@@ -30,6 +30,7 @@ import {
   type StreamColumns,
   type TimelinePacket,
 } from './stream-row.js';
+import { defineLazy } from '../../report/lazy.js';
 
 export interface TimelinePoint {
   /** Seconds from the stream's first packet to the start of the bucket. */
@@ -199,29 +200,11 @@ export class Timeline {
 }
 
 /**
- * Define `report.timeline` as made from a finished timeline when first read:
+ * `report.timeline` made from a finished timeline when first read (defineLazy):
  * the report keeps the timeline's four number arrays instead of one object
- * per point, until a renderer or the JSON output reads it (by then the
- * analysis state is garbage). Enumerable, so JSON.stringify and deep
- * comparisons see a plain array; assigning it replaces it.
+ * per point until a renderer or the JSON output reads it.
  */
 export function withLazyPoints<R extends { timeline: TimelinePoint[] }>(report: R, timeline: Timeline): R {
   timeline.finish();
-  let source: Timeline | null = timeline;
-  let points: TimelinePoint[] = [];
-  return Object.defineProperty(report, 'timeline', {
-    enumerable: true,
-    configurable: true,
-    get: () => {
-      if (source !== null) {
-        points = source.points();
-        source = null;
-      }
-      return points;
-    },
-    set: (v: TimelinePoint[]) => {
-      points = v;
-      source = null;
-    },
-  });
+  return defineLazy(report, 'timeline', () => timeline.points() as R['timeline']);
 }

@@ -13,6 +13,7 @@ import { destinationFamilies } from '../policy/compile.js';
 import type { SignallingHost } from '../policy/types.js';
 import type { ChecklistItem, ReportCall, ReportCapture, ReportFinding, Severity } from '../report/schema.js';
 import {
+  bucketKey,
   isAdminProhibited,
   type Bucket,
   type CollectedEvidence,
@@ -193,7 +194,7 @@ class Builder {
   }
 
   private bucket<K extends EvidenceKind>(kind: K, tier: Tier): Bucket<EvidenceKinds[K]> {
-    return (this.ev.buckets.get(`${kind}/${tier}`) as Bucket<EvidenceKinds[K]> | undefined) ?? { count: 0, items: [] };
+    return (this.ev.buckets.get(bucketKey(kind, tier)) as Bucket<EvidenceKinds[K]> | undefined) ?? { count: 0, items: [] };
   }
 
   private add(f: ReportFinding): void {

@@ -112,7 +112,7 @@ export interface CollectedEvidence {
   settings: FindingsSettings;
   firstTs: number | null;
   lastTs: number | null;
-  /** Keyed `${kind}/${tier}`. */
+  /** Keyed `${kind}/${tier}` (bucketKey). */
   buckets: Map<string, Bucket<FlowRef>>;
   families: Map<string, FamilyTally>;
   /** Per internal client: Spoke/Twilio signalling flows and media flows. */

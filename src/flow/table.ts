@@ -540,9 +540,9 @@ export class FlowTable {
 
   /** A TCP connection just closed (both FINs, or a RST) moves to the short closed-connection timeout. */
   private closeCheck(slot: number): void {
+    if (this.classOf(slot) !== CLASS_TCP || !tcpFinished(this.cols, slot)) return;
     const u = this.cols.i32;
     const b = slot * U_WORDS + U_META;
-    if ((u[b] >>> META_CLASS_SHIFT) & META_CLASS_MASK || !tcpFinished(this.cols, slot)) return;
     this.lruRemove(slot, CLASS_TCP);
     u[b] = (u[b] & ~(META_CLASS_MASK << META_CLASS_SHIFT)) | (CLASS_TCP_CLOSED << META_CLASS_SHIFT);
     this.lruPush(slot, CLASS_TCP_CLOSED);

@@ -106,6 +106,8 @@ export class Classifier {
   private readonly compiled: CompiledPolicy;
   private readonly names: NameLookup | null;
   private readonly nameVerdicts = new Map<string, NameVerdict>();
+  /** Legacy-host notes by host match (weak: the matches go when nameVerdicts is cleared). */
+  private readonly legacyNotes = new WeakMap<HostMatch, string>();
   /** classify()'s lists while it decides (reused: one flow at a time). */
   private readonly by: ClassifiedBy[] = [];
   private readonly conflicts: string[] = [];
@@ -196,7 +198,10 @@ export class Classifier {
     const by = this.by;
     const conflicts = this.conflicts;
     const families = this.families;
-    by.length = conflicts.length = families.length = 0;
+    // Truncating a non-empty array is a runtime call: only when there is something to drop.
+    if (by.length !== 0) by.length = 0;
+    if (conflicts.length !== 0) conflicts.length = 0;
+    if (families.length !== 0) families.length = 0;
     this.decide(flow);
     // Shared, frozen lists: flows repeat a handful of them, and only classify writes them (replacing, never editing).
     flow.classifiedBy = this.lists.intern(by) as ClassifiedBy[];
@@ -319,7 +324,14 @@ export class Classifier {
       this.families.push(h.id);
     } else
       flow.notes.push(`${protoName(flow.proto)}/${port} is not the policy's ${h.proto}/${h.ports.join(',')} for ${sanitizeText(m.name)}`);
-    if (h.legacy) flow.notes.push(`legacy host ${sanitizeText(m.name)}: ${h.legacy}`);
+    if (h.legacy) flow.notes.push(this.legacyNote(m, h.legacy));
+  }
+
+  /** The legacy-host note of a host match, made once per match (matches are kept per distinct name). */
+  private legacyNote(m: HostMatch, legacy: string): string {
+    let note = this.legacyNotes.get(m);
+    if (note === undefined) this.legacyNotes.set(m, (note = `legacy host ${sanitizeText(m.name)}: ${legacy}`));
+    return note;
   }
 
   private applyMedia(flow: Flow, e: Evidence, m: MediaMatch, evidence: Evidence[]): void {

@@ -88,7 +88,7 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
   const issue = (): void => {
     let buffer = owned.find(free);
     if (buffer === undefined) {
-      buffer = Buffer.allocUnsafeSlow(chunkSize);
+      buffer = readBuffer(chunkSize);
       if (owned.length < READ_AHEAD + 2) owned.push(buffer);
     }
     inFlight.push({ buffer, at: issued, read: fh.read(buffer, 0, chunkSize, issued) });
@@ -129,6 +129,18 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
   } finally {
     await settle();
   }
+}
+
+/**
+ * A read buffer whose start lies half a page past a page boundary. Reads land
+ * at file offsets that are multiples of the chunk size, so the kernel copies
+ * from page-aligned page-cache memory; when the destination's address is only
+ * a few bytes past a page boundary too (as a fresh large allocation's is:
+ * malloc's 16-byte header), AMD's copy loop stalls on 4K aliasing and the read
+ * takes 4-5x the system time (docs/benchmark.md, "Read buffer alignment").
+ */
+function readBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size + 4096).subarray(2048, 2048 + size);
 }
 
 /** Chunks from a stream (stdin, a pipe, a gzip file), gunzipped when they start with the gzip magic. */

@@ -1,6 +1,7 @@
 /** End-to-end: the real bin/spokecap as a child process (no shell), on public captures. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,16 +22,22 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-function spokecap(args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function spokecap(
+  args: string[],
+  opts: { env?: Record<string, string>; input?: Buffer; stdinFile?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd: root, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdinFile: the file itself is the child's descriptor 0, as the shell's `< file` makes it.
+    const stdinFd = opts.stdinFile !== undefined ? openSync(opts.stdinFile, 'r') : null;
+    const child = spawn(bin, args, { cwd: root, env: cleanEnv(opts.env), stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'] });
+    if (stdinFd !== null) closeSync(stdinFd);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input);
+    child.stdin?.end(opts.input);
   });
 }
 
@@ -113,6 +120,27 @@ describe.concurrent('bin/spokecap', () => {
   it('reads a capture from stdin with -', async () => {
     const r = await spokecap(['-', '--json'], { input: readFileSync(capture) });
     expect((JSON.parse(r.stdout) as Report).capture.packets).toBe(236);
+  });
+
+  it('reads a capture file redirected to stdin, plain or gzipped, as it reads the file by name', async () => {
+    const gz = join(dir, 'redirected.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(capture)));
+    const [byName, plain, gzipped] = await Promise.all([
+      spokecap([capture, '--json']),
+      spokecap(['-', '--json'], { stdinFile: capture }),
+      spokecap(['-', '--json'], { stdinFile: gz }),
+    ]);
+    const report = (text: string) => JSON.parse(text) as Report;
+    const expected = report(byName.stdout);
+    for (const r of [plain, gzipped]) {
+      expect(r.code).toBe(byName.code);
+      const got = report(r.stdout);
+      expect(got.capture.packets).toBe(236);
+      expect(got.capture.sources[0]).toMatchObject({ path: 'stdin', bytes: expected.capture.sources[0].bytes, truncated: false, errors: [] });
+      expect(got.rtpStreams).toEqual(expected.rtpStreams);
+      expect(got.flows.length).toBe(expected.flows.length);
+    }
+    expect([report(plain.stdout).capture.sources[0].gzip, report(gzipped.stdout).capture.sources[0].gzip]).toEqual([false, true]);
   });
 
   it('prints plain text without ANSI escapes when stdout is not a terminal', async () => {

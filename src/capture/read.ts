@@ -2,7 +2,7 @@
  * Streams a capture file (or stdin, '-') through CaptureParser in chunks,
  * gunzipping on the fly when the input starts with the gzip magic.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, fstatSync, read as fsRead } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -44,7 +44,7 @@ function openError(input: string, err: unknown): CaptureOpenError {
 export async function readCapture(input: string, onPacket: PacketSink, opts: ReadOptions = {}): Promise<SourceInfo> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const parser = new CaptureParser(input === '-' ? 'stdin' : input, onPacket, opts.onName);
-  if (input === '-') return readStream(process.stdin, input, null, parser, opts, chunkSize);
+  if (input === '-') return readStdin(parser, opts, chunkSize);
   let total: number | null;
   try {
     const st = await stat(input);
@@ -61,7 +61,8 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
       throw openError(input, err);
     }
     try {
-      if (await readFile(fh, total, parser, opts, chunkSize)) return finish(parser, opts);
+      const read: ReadAt = (buffer, length, position) => fh.read(buffer, 0, length, position);
+      if ((await readFile(read, READ_AHEAD, total, parser, opts, chunkSize)) === true) return finish(parser, opts);
     } finally {
       await fh.close();
     }
@@ -71,15 +72,50 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
 }
 
 /**
- * A regular file, uncompressed: READ_AHEAD reads in flight into reused
- * buffers while the current chunk is parsed (on a virtual disk one read at a
- * time leaves the parser waiting, and a fresh buffer per read costs more than
- * the read). A buffer is reused once it is neither in flight, nor being
- * parsed, nor holding bytes the parser still needs.
- * Returns false, having delivered nothing, when the file starts with the gzip magic.
+ * Standard input. A regular file redirected to it (`spokecap - < capture.pcap`)
+ * is read like a named file, from where its offset stands, one read ahead:
+ * Node's stdin stream would deliver it in 64 KiB chunks through a stream, ~10x
+ * slower. Pipes and terminals go through the stream.
  */
-async function readFile(fh: FileHandle, total: number, parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<boolean> {
-  // Steady state: READ_AHEAD in flight, one being parsed, the previous one holding a record cut at its end.
+async function readStdin(parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<SourceInfo> {
+  let size: number | null = null;
+  try {
+    const st = fstatSync(0);
+    if (st.isFile()) size = st.size;
+  } catch {
+    // no usable descriptor 0: the stream reports it
+  }
+  if (size === null) return readStream(process.stdin, '-', null, parser, opts, chunkSize);
+  // Sequential reads (no position): the shell may have left the offset anywhere.
+  const read: ReadAt = (buffer, length) =>
+    new Promise((resolve, reject) => fsRead(0, buffer, 0, length, null, (err, bytesRead) => (err ? reject(err) : resolve({ bytesRead }))));
+  const first = await readFile(read, 1, size, parser, opts, chunkSize);
+  if (first === true) return finish(parser, opts);
+  // gzip: its first chunk is already read, so the stream starts with it.
+  const rest = createReadStream('', { fd: 0, autoClose: false, highWaterMark: chunkSize });
+  return readStream(Readable.from(prepend(first, rest)), '-', size, parser, opts, chunkSize);
+}
+
+async function* prepend(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+/** One read of up to `length` bytes into `buffer` at file position `position` (ignored by sequential readers). */
+type ReadAt = (buffer: Buffer, length: number, position: number) => Promise<{ bytesRead: number }>;
+
+/**
+ * A regular file, uncompressed: `ahead` reads in flight into reused buffers
+ * while the current chunk is parsed (on a virtual disk one read at a time
+ * leaves the parser waiting, and a fresh buffer per read costs more than the
+ * read). A buffer is reused once it is neither in flight, nor being parsed,
+ * nor holding bytes the parser still needs. A sequential reader must have
+ * ahead = 1, so that reads complete in order.
+ * Returns true when done; when the file starts with the gzip magic, a copy of
+ * the first chunk read, having delivered nothing.
+ */
+async function readFile(read: ReadAt, ahead: number, total: number, parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<true | Buffer> {
+  // Steady state: `ahead` in flight, one being parsed, the previous one holding a record cut at its end.
   const owned: Buffer[] = [];
   const inFlight: Array<{ buffer: Buffer; at: number; read: Promise<{ bytesRead: number }> }> = [];
   let parsing: Buffer | null = null;
@@ -89,16 +125,16 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
     let buffer = owned.find(free);
     if (buffer === undefined) {
       buffer = readBuffer(chunkSize);
-      if (owned.length < READ_AHEAD + 2) owned.push(buffer);
+      if (owned.length < ahead + 2) owned.push(buffer);
     }
-    inFlight.push({ buffer, at: issued, read: fh.read(buffer, 0, chunkSize, issued) });
+    inFlight.push({ buffer, at: issued, read: read(buffer, chunkSize, issued) });
     issued += chunkSize;
   };
   const settle = async (): Promise<void> => {
     // Reads still in flight must finish before the file is closed; their data is not used.
     await Promise.allSettled(inFlight.splice(0).map((r) => r.read));
   };
-  for (let i = 0; i < READ_AHEAD; i++) issue();
+  for (let i = 0; i < ahead; i++) issue();
   let first = true;
   try {
     for (;;) {
@@ -113,7 +149,7 @@ async function readFile(fh: FileHandle, total: number, parser: CaptureParser, op
         parser.abort(`read error: ${(err as Error).message}`);
         return true;
       }
-      if (first && got >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return false;
+      if (first && got >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return Buffer.from(buffer.subarray(0, got));
       first = false;
       if (got === 0) return true;
       if (got < chunkSize) {

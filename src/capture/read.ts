@@ -111,8 +111,8 @@ type ReadAt = (buffer: Buffer, length: number, position: number) => Promise<{ by
  * read). A buffer is reused once it is neither in flight, nor being parsed,
  * nor holding bytes the parser still needs. A sequential reader must have
  * ahead = 1, so that reads complete in order.
- * Returns true when done; when the file starts with the gzip magic, a copy of
- * the first chunk read, having delivered nothing.
+ * Returns true when done; when the file starts with the gzip magic, the first
+ * chunk read, having delivered nothing.
  */
 async function readFile(read: ReadAt, ahead: number, total: number, parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<true | Buffer> {
   // Steady state: `ahead` in flight, one being parsed, the previous one holding a record cut at its end.
@@ -149,7 +149,8 @@ async function readFile(read: ReadAt, ahead: number, total: number, parser: Capt
         parser.abort(`read error: ${(err as Error).message}`);
         return true;
       }
-      if (first && got >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return Buffer.from(buffer.subarray(0, got));
+      // Returned uncopied: the reads still in flight go into other buffers.
+      if (first && got >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b) return buffer.subarray(0, got);
       first = false;
       if (got === 0) return true;
       if (got < chunkSize) {
@@ -173,7 +174,7 @@ async function readFile(read: ReadAt, ahead: number, total: number, parser: Capt
  * from page-aligned page-cache memory; when the destination's address is only
  * a few bytes past a page boundary too (as a fresh large allocation's is:
  * malloc's 16-byte header), AMD's copy loop stalls on 4K aliasing and the read
- * takes 4-5x the system time (docs/benchmark.md, "Read buffer alignment").
+ * takes 4-5x the system time (docs/reader.md).
  */
 function readBuffer(size: number): Buffer {
   return Buffer.allocUnsafeSlow(size + 4096).subarray(2048, 2048 + size);

@@ -74,8 +74,8 @@ export async function readCapture(input: string, onPacket: PacketSink, opts: Rea
 /**
  * Standard input. A regular file redirected to it (`spokecap - < capture.pcap`)
  * is read like a named file, from where its offset stands, one read ahead:
- * Node's stdin stream would deliver it in 64 KiB chunks through a stream, ~10x
- * slower. Pipes and terminals go through the stream.
+ * Node's stdin stream delivers it in 64 KiB chunks, ~3x slower (1.58 s against
+ * 0.55 s for the 3 M-packet bench file). Pipes and terminals go through the stream.
  */
 async function readStdin(parser: CaptureParser, opts: ReadOptions, chunkSize: number): Promise<SourceInfo> {
   let size: number | null = null;

@@ -50,6 +50,8 @@ interface Result {
   maxRssBytes: number;
   /** Our stages: time spent on the work itself (after start-up and module loading). */
   workS?: number;
+  /** Our stages: work time of every run, in run order (the spread shows how steady the host was). */
+  runsS?: number[];
   note?: string;
 }
 
@@ -82,13 +84,15 @@ const STAGE_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
 /** Best of `runs` runs (shortest work time) of one of our stages. */
 async function ours(stage: Stage, file: string, runs: number): Promise<Result> {
   let best: Result | null = null;
+  const runsS: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = await timed(process.execPath, [...CLI_NODE_OPTIONS, join(OUT, 'stage.mjs'), stage, file], STAGE_ENV);
     const r = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { packets: number; seconds: number };
     const result: Result = { name: STAGE_NAMES[stage], packets: r.packets, wallS: t.wallS, cpuS: t.cpuS, maxRssBytes: t.maxRssBytes, workS: r.seconds };
+    runsS.push(r.seconds);
     if (best === null || result.workS! < best.workS!) best = result;
   }
-  return best!;
+  return { ...best!, runsS };
 }
 
 async function external(name: string, cmd: string, args: string[], packets: number | null = null, note?: string): Promise<Result> {
@@ -135,7 +139,8 @@ async function main(): Promise<void> {
   const rows: Result[] = [];
   for (const stage of ['read', 'decode', 'flows', 'pipeline'] as const) {
     rows.push(await ours(stage, file, runs));
-    console.log(`  ${STAGE_NAMES[stage]}: ${fmt(rows.at(-1)!.workS!, 2)} s`);
+    const r = rows.at(-1)!;
+    console.log(`  ${STAGE_NAMES[stage]}: ${fmt(r.workS!, 2)} s (runs: ${r.runsS!.map((x) => fmt(x, 2)).join(', ')} s)`);
   }
   const total = rows[0].packets!;
   let rtpStreams: Result | undefined;

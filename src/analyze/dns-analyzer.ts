@@ -71,6 +71,8 @@ class PendingQuery {
   /** Neighbours in the analyzer's list of pending queries (oldest first). */
   older: PendingQuery | null = null;
   newer: PendingQuery | null = null;
+  /** The next of the flow's pending queries (the flow's list starts at flow.dnsState), while the flow lives. */
+  nextOfFlow: PendingQuery | null = null;
   flow: Flow | null;
   flowUid = '';
   client = '';
@@ -137,8 +139,8 @@ export class DnsAnalyzer implements Analyzer {
   private readonly maxKept: number;
   /**
    * Pending queries in the order they were sent, linked through older/newer.
-   * Each flow also lists its own pending queries in flow.dnsState, where
-   * responses find them.
+   * Each flow also lists its own pending queries, from flow.dnsState through
+   * nextOfFlow (no array per flow), where responses find them.
    */
   private oldest: PendingQuery | null = null;
   private newest: PendingQuery | null = null;
@@ -192,10 +194,13 @@ export class DnsAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const mine = flow.dnsState as PendingQuery[] | undefined;
-    if (mine !== undefined) {
-      for (const q of mine) q.detach(flow);
-      flow.dnsState = undefined;
+    let q = (flow.dnsState as PendingQuery | undefined) ?? null;
+    flow.dnsState = undefined;
+    while (q !== null) {
+      const next = q.nextOfFlow;
+      q.nextOfFlow = null;
+      q.detach(flow);
+      q = next;
     }
     const streams = this.tcpStreams.get(flow);
     if (!streams) return;
@@ -250,14 +255,16 @@ export class DnsAnalyzer implements Analyzer {
     this.expire(ctx.ts);
     const qname = msg.qname; // lower case: parsed with foldCase
     const fromClient = ctx.dir === 0;
-    let mine = flow.dnsState as PendingQuery[] | undefined;
     let q: PendingQuery | null = null;
-    if (mine !== undefined)
-      for (const p of mine)
-        if (p.id === msg.id && p.qname === qname) {
-          q = p;
-          break;
-        }
+    /** The flow's last pending query, when q is not found. */
+    let last: PendingQuery | null = null;
+    for (let p = (flow.dnsState as PendingQuery | undefined) ?? null; p !== null; p = p.nextOfFlow) {
+      if (p.id === msg.id && p.qname === qname) {
+        q = p;
+        break;
+      }
+      last = p;
+    }
     if (!msg.response) {
       if (q !== null) return; // retransmission: the first query times the transaction
       if (this.pendingCount >= this.maxPending) {
@@ -265,8 +272,8 @@ export class DnsAnalyzer implements Analyzer {
         this.pendingEvictions++;
       }
       q = new PendingQuery(ctx.ts, ctx.frame, flow, msg.id, qname, msg.qtype, tcp, fromClient);
-      if (mine === undefined) flow.dnsState = [q]; // exact size: most flows carry one query
-      else mine.push(q);
+      if (last === null) flow.dnsState = q;
+      else last.nextOfFlow = q;
       const newest = this.newest;
       q.older = newest;
       if (newest === null) this.oldest = q;
@@ -329,13 +336,15 @@ export class DnsAnalyzer implements Analyzer {
     q.older = q.newer = null;
     this.pendingCount--;
     const flow = q.flow;
-    if (flow === null) return;
-    // Remove q keeping the order, without splice's array of removed elements.
-    const mine = flow.dnsState as PendingQuery[];
-    const at = mine.indexOf(q);
-    if (at < 0) return;
-    for (let i = at + 1; i < mine.length; i++) mine[i - 1] = mine[i];
-    mine.length--;
+    if (flow === null) return; // the flow ended and its list with it
+    const first = flow.dnsState as PendingQuery;
+    if (first === q) flow.dnsState = q.nextOfFlow ?? undefined;
+    else {
+      let p = first;
+      while (p.nextOfFlow !== q) p = p.nextOfFlow!;
+      p.nextOfFlow = q.nextOfFlow;
+    }
+    q.nextOfFlow = null;
   }
 
   private keepUnanswered(q: PendingQuery): void {

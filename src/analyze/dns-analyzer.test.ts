@@ -110,6 +110,36 @@ describe('DnsAnalyzer', () => {
     expect(dns.evictions).toBe(1);
   });
 
+  it('pairs several pending queries of one flow answered out of order, and times out the rest in send order', async () => {
+    const dns = new DnsAnalyzer(recordingSink().sink);
+    const answer = (ts: number, id: number, qname: string): WrittenPacket => ({
+      ts,
+      data: udpPacket(R, 53, C, 40000, dnsMessage({ id, qname, answers: [{ name: qname, type: 'A', data: '203.0.113.1' }] })),
+    });
+    await run(
+      [
+        query(T0, 1, 'a.example'),
+        query(T0 + 0.1, 2, 'b.example'),
+        query(T0 + 0.2, 3, 'c.example'),
+        query(T0 + 0.3, 4, 'd.example'),
+        query(T0 + 0.4, 2, 'b.example'), // retransmission: still timed from the first
+        answer(T0 + 0.5, 3, 'c.example'), // the middle of the flow's list
+        answer(T0 + 0.6, 1, 'a.example'), // its head
+        answer(T0 + 0.7, 4, 'd.example'), // its tail
+        query(T0 + 10, 5, 'e.example', 40001), // b times out
+      ],
+      'out-of-order',
+      dns,
+    );
+    expect(dns.transactions().map((t) => [t.qname, t.frame, t.responseFrame])).toEqual([
+      ['a.example', 1, 7],
+      ['b.example', 2, null],
+      ['c.example', 3, 6],
+      ['d.example', 4, 8],
+      ['e.example', 9, null],
+    ]);
+  });
+
   it('reads DNS over TCP split across segments', async () => {
     const { added, sink } = recordingSink();
     const dns = new DnsAnalyzer(sink);

@@ -40,13 +40,39 @@ export interface DnsTransaction {
 const NO_ANSWERS: DnsTransaction['answers'] = Object.freeze([]) as unknown as DnsTransaction['answers'];
 
 /**
+ * A kept transaction. A class, not an object literal: V8 pretenures a
+ * literal's allocation site once it sees its objects survive (kept
+ * transactions do), and that deoptimizes onMessage, which inlines the
+ * allocation, in the middle of the capture. Fields in DnsTransaction's order.
+ */
+class Transaction implements DnsTransaction {
+  constructor(
+    readonly ts: number,
+    readonly frame: number,
+    public responseFrame: number | null,
+    readonly flowUid: string,
+    readonly client: string,
+    readonly server: string,
+    readonly id: number,
+    readonly qname: string,
+    readonly qtype: number,
+    public rcode: number | null,
+    public answers: DnsTransaction['answers'],
+    readonly tcp: boolean,
+  ) {}
+}
+
+/**
  * A query awaiting its response. It points at its flow while the flow lives
  * and takes a copy of the flow's identity when the flow ends (analyzers keep
  * no Flow past onFlowEnd); the transaction record is only built if it is kept.
  */
 class PendingQuery {
-  /** Answered, expired or evicted: no longer pending. */
-  done = false;
+  /** Neighbours in the analyzer's list of pending queries (oldest first). */
+  older: PendingQuery | null = null;
+  newer: PendingQuery | null = null;
+  /** The next of the flow's pending queries (the flow's list starts at flow.dnsState), while the flow lives. */
+  nextOfFlow: PendingQuery | null = null;
   flow: Flow | null;
   flowUid = '';
   client = '';
@@ -78,39 +104,15 @@ class PendingQuery {
   transaction(): DnsTransaction {
     const flow = this.flow;
     if (flow !== null) this.detach(flow);
-    return {
-      ts: this.ts,
-      frame: this.frame,
-      responseFrame: null,
-      flowUid: this.flowUid,
-      client: this.client,
-      server: this.server,
-      id: this.id,
-      qname: this.qname,
-      qtype: this.qtype,
-      rcode: null,
-      answers: NO_ANSWERS,
-      tcp: this.tcp,
-    };
+    return new Transaction(this.ts, this.frame, null, this.flowUid, this.client, this.server, this.id, this.qname, this.qtype, null, NO_ANSWERS, this.tcp);
   }
 }
 
 /** A response whose query was not seen (capture started late, or a duplicate response): the query came from the other side. */
 function unanswered(ctx: PacketContext, flow: Flow, msg: DnsMessage, qname: string, tcp: boolean, queryFromClient: boolean): DnsTransaction {
-  return {
-    ts: ctx.ts,
-    frame: ctx.frame,
-    responseFrame: null,
-    flowUid: flow.uid,
-    client: queryFromClient ? flow.clientIp : flow.serverIp,
-    server: queryFromClient ? flow.serverIp : flow.clientIp,
-    id: msg.id,
-    qname,
-    qtype: msg.qtype,
-    rcode: null,
-    answers: NO_ANSWERS,
-    tcp,
-  };
+  const client = queryFromClient ? flow.clientIp : flow.serverIp;
+  const server = queryFromClient ? flow.serverIp : flow.clientIp;
+  return new Transaction(ctx.ts, ctx.frame, null, flow.uid, client, server, msg.id, qname, msg.qtype, null, NO_ANSWERS, tcp);
 }
 
 export interface DnsAnalyzerOptions {
@@ -131,18 +133,17 @@ export class DnsAnalyzer implements Analyzer {
   readonly name = 'dns';
   /** Pending queries dropped (maxPending) plus DNS-over-TCP streams dropped (memory bound). */
   private pendingEvictions = 0;
-  /** Transactions not kept because of maxKept. */
-  omitted = 0;
+  /** Transactions offered to admit(): kept, or counted in `omitted`. */
+  private offered = 0;
   private readonly maxPending: number;
   private readonly maxKept: number;
   /**
-   * Queries in the order they were sent (oldest first), including ones no
-   * longer pending (done), which are skipped and trimmed from the front.
-   * Each flow also lists its own pending queries in flow.dnsState, where
-   * responses find them.
+   * Pending queries in the order they were sent, linked through older/newer.
+   * Each flow also lists its own pending queries, from flow.dnsState through
+   * nextOfFlow (no array per flow), where responses find them.
    */
-  private queue: PendingQuery[] = [];
-  private queueHead = 0;
+  private oldest: PendingQuery | null = null;
+  private newest: PendingQuery | null = null;
   private pendingCount = 0;
   private readonly failures: DnsTransaction[] = [];
   private readonly successes: DnsTransaction[] = [];
@@ -161,6 +162,12 @@ export class DnsAnalyzer implements Analyzer {
     this.maxPending = Math.max(1, opts.maxPending ?? 10_000);
     this.maxKept = Math.max(1, opts.maxKept ?? 10_000);
     this.numericSink = typeof names.addIp4 === 'function';
+  }
+
+  /** Transactions not kept because of maxKept. */
+  get omitted(): number {
+    // Every admit() keeps one more or counts one more (a failure pushing out a success counts the success).
+    return this.offered - this.failures.length - this.successes.length;
   }
 
   /** Pending queries and DNS-over-TCP stream prefixes dropped to stay within bounds. */
@@ -187,10 +194,13 @@ export class DnsAnalyzer implements Analyzer {
   }
 
   onFlowEnd(flow: Flow): void {
-    const mine = flow.dnsState as PendingQuery[] | undefined;
-    if (mine !== undefined) {
-      for (const q of mine) q.detach(flow);
-      flow.dnsState = undefined;
+    let q = (flow.dnsState as PendingQuery | undefined) ?? null;
+    flow.dnsState = undefined;
+    while (q !== null) {
+      const next = q.nextOfFlow;
+      q.nextOfFlow = null;
+      q.detach(flow);
+      q = next;
     }
     const streams = this.tcpStreams.get(flow);
     if (!streams) return;
@@ -200,12 +210,8 @@ export class DnsAnalyzer implements Analyzer {
   }
 
   finish(): void {
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const q = this.queue[i];
-      if (!q.done) this.keepUnanswered(q);
-    }
-    this.queue = [];
-    this.queueHead = 0;
+    for (let q = this.oldest; q !== null; q = q.newer) this.keepUnanswered(q);
+    this.oldest = this.newest = null;
     this.pendingCount = 0;
   }
 
@@ -249,24 +255,30 @@ export class DnsAnalyzer implements Analyzer {
     this.expire(ctx.ts);
     const qname = msg.qname; // lower case: parsed with foldCase
     const fromClient = ctx.dir === 0;
-    let mine = flow.dnsState as PendingQuery[] | undefined;
     let q: PendingQuery | null = null;
-    if (mine !== undefined)
-      for (const p of mine)
-        if (p.id === msg.id && p.qname === qname) {
-          q = p;
-          break;
-        }
+    /** The flow's last pending query, when q is not found. */
+    let last: PendingQuery | null = null;
+    for (let p = (flow.dnsState as PendingQuery | undefined) ?? null; p !== null; p = p.nextOfFlow) {
+      if (p.id === msg.id && p.qname === qname) {
+        q = p;
+        break;
+      }
+      last = p;
+    }
     if (!msg.response) {
       if (q !== null) return; // retransmission: the first query times the transaction
       if (this.pendingCount >= this.maxPending) {
-        this.drop(this.oldestPending()!);
+        this.drop(this.oldest!);
         this.pendingEvictions++;
       }
       q = new PendingQuery(ctx.ts, ctx.frame, flow, msg.id, qname, msg.qtype, tcp, fromClient);
-      if (mine === undefined) flow.dnsState = [q]; // exact size: most flows carry one query
-      else mine.push(q);
-      this.queue.push(q);
+      if (last === null) flow.dnsState = q;
+      else last.nextOfFlow = q;
+      const newest = this.newest;
+      q.older = newest;
+      if (newest === null) this.oldest = q;
+      else newest.newer = q;
+      this.newest = q;
       this.pendingCount++;
       return;
     }
@@ -307,35 +319,32 @@ export class DnsAnalyzer implements Analyzer {
 
   /** Queries older than the timeout become unanswered transactions. */
   private expire(now: number): void {
-    for (let q = this.oldestPending(); q !== null && now - q.ts > DNS_RESPONSE_TIMEOUT_S; q = this.oldestPending()) {
+    for (let q = this.oldest; q !== null && now - q.ts > DNS_RESPONSE_TIMEOUT_S; q = this.oldest) {
       this.drop(q);
       this.keepUnanswered(q);
     }
   }
 
-  /** The oldest query still pending (trimming done ones from the front of the queue), or null. */
-  private oldestPending(): PendingQuery | null {
-    const queue = this.queue;
-    while (this.queueHead < queue.length && queue[this.queueHead].done) this.queueHead++;
-    if (this.queueHead >= 1024 && this.queueHead * 2 >= queue.length) {
-      queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
-    return this.queueHead < queue.length ? queue[this.queueHead] : null;
-  }
-
   /** No longer pending: answered, expired or evicted. */
   private drop(q: PendingQuery): void {
-    q.done = true;
+    const older = q.older;
+    const newer = q.newer;
+    if (older === null) this.oldest = newer;
+    else older.newer = newer;
+    if (newer === null) this.newest = older;
+    else newer.older = older;
+    q.older = q.newer = null;
     this.pendingCount--;
     const flow = q.flow;
-    if (flow === null) return;
-    // Remove q keeping the order, without splice's array of removed elements.
-    const mine = flow.dnsState as PendingQuery[];
-    const at = mine.indexOf(q);
-    if (at < 0) return;
-    for (let i = at + 1; i < mine.length; i++) mine[i - 1] = mine[i];
-    mine.length--;
+    if (flow === null) return; // the flow ended and its list with it
+    const first = flow.dnsState as PendingQuery;
+    if (first === q) flow.dnsState = q.nextOfFlow ?? undefined;
+    else {
+      let p = first;
+      while (p.nextOfFlow !== q) p = p.nextOfFlow!;
+      p.nextOfFlow = q.nextOfFlow;
+    }
+    q.nextOfFlow = null;
   }
 
   private keepUnanswered(q: PendingQuery): void {
@@ -344,8 +353,9 @@ export class DnsAnalyzer implements Analyzer {
 
   /** Make room for a transaction (failures are kept first); false when it is only counted. */
   private admit(failure: boolean): boolean {
+    // Counted on every call, not only once full: a first write after maxKept transactions would deoptimize onMessage.
+    this.offered++;
     if (this.failures.length + this.successes.length < this.maxKept) return true;
-    this.omitted++;
     if (!failure || this.successes.length === 0) return false;
     this.successes.pop();
     return true;

@@ -98,6 +98,40 @@ export class FlowRecord implements Flow {
   ) {}
 
   /**
+   * Every field of a FlowRecord is reassigned after construction by someone
+   * (the table, the TCP tracker, analyzers, release), analyzers keep numbers as
+   * well as objects in their state fields, and the extras hold objects of
+   * several shapes. V8 first takes a field never reassigned as constant and one
+   * that held one kind of value as holding only that; the first flow to break
+   * this deoptimized every optimized function that made or read flows (create,
+   * updateSlow, uid, ...), which were then compiled again. A throwaway record
+   * takes those changes once, at load, before anything is optimized.
+   */
+  static generalizeFields(): void {
+    const cols = new FlowColumns(1);
+    const r = new FlowRecord(cols, 0, 0, 0, 0, 0);
+    r.c = cols;
+    r.slot = 0;
+    r.proto = r.clientPort = r.serverPort = 0;
+    r.history = '';
+    r.tls = {} as TlsInfo;
+    r.tls = null;
+    r.tlsState = r.dnsState = r.tunnelProbe = r.vdiProbe = r.mediaState = 0;
+    r.tlsState = r.dnsState = r.tunnelProbe = r.vdiProbe = r.mediaState = undefined;
+    r.setAddr6(new Uint8Array(32), 0, 16);
+    r.addr6 = null;
+    r.clientText = r.serverText = '';
+    r.x = {} as FlowExtras;
+    r.x = null;
+    const x = r.extras;
+    x.tags = new Set();
+    x.notes = x.icmpErrors = x.classifiedBy = x.conflicts = x.families = [];
+    x.notes = x.icmpErrors = x.classifiedBy = x.conflicts = x.families = null;
+    x.state = x.uid = x.dnsName = x.dnsNameSource = x.cls = x.service = x.edge = x.clientType = null;
+    r.release();
+  }
+
+  /**
    * The owner is done with this ended flow: drop its annotations, and let the
    * table reuse its row without copying it (slot -1: nothing may read it after).
    */
@@ -558,6 +592,8 @@ export class FlowRecord implements Flow {
     this.extras.families = v;
   }
 }
+
+FlowRecord.generalizeFields();
 
 const NO_TAGS: ReadonlySet<string> = new Set();
 

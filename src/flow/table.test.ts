@@ -369,6 +369,18 @@ describe('eviction', () => {
     expect(flows[49].clientPort).toBe(6049);
   });
 
+  it('reuses the rows of ended flows, and still after growing past them', () => {
+    const t = table({ reservedRows: 4, maxFlows: 100, hashMask: 0x7 });
+    const early = Array.from({ length: 4 }, (_, i) => feed(t, udpP('10.0.0.1', 6000 + i, '192.0.2.53', 53), 1)!);
+    // Past the DNS idle timeout: the four end and their rows go back on the free stack.
+    const later = Array.from({ length: 40 }, (_, i) => feed(t, udpP('10.0.0.2', 7000 + i, '192.0.2.53', 53), 100)!);
+    expect(ended).toEqual(early);
+    expect(t.size).toBe(40);
+    for (let i = 0; i < 40; i++) expect(feed(t, udpP('192.0.2.53', 53, '10.0.0.2', 7000 + i), 101)).toBe(later[i]);
+    expect(later.map((f) => f.packets)).toEqual(later.map(() => [1, 1]));
+    expect(early.map((f) => f.packets)).toEqual(early.map(() => [1, 0]));
+  });
+
   it('flush ends every flow exactly once and the table can be reused', () => {
     const t = table();
     feed(t, tcpP('10.0.0.1', '192.0.2.10', { sport: 50000, dport: 443, flags: 'S' }), 1);

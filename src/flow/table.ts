@@ -177,8 +177,9 @@ export class FlowTable {
   /** Hash buckets: the first row (slot + 1, 0 = empty) of each chain. */
   private heads: Int32Array;
   private headMask: number;
-  /** Free rows below `used`, as a stack. */
-  private free: number[] = [];
+  /** Free rows below `used`, as a stack of freeCount rows (room for every row). */
+  private freeRows: Int32Array;
+  private freeCount = 0;
   private used = 0;
   /**
    * LRU list per protocol class, as slot + 1 (0 = empty): head = least recently active.
@@ -205,11 +206,13 @@ export class FlowTable {
     this.onEnd = opts.onEnd;
     this.onNew = opts.onNew;
     this.mask = (opts.hashMask ?? HASH_MASK) & HASH_MASK;
-    this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) >>> 0;
+    // As a signed 32-bit number (the hashes only XOR it): a small integer in V8, not a heap number read per packet.
+    this.seed = (opts.hashSeed ?? (Math.random() * 0x100000000) >>> 0) | 0;
     this.reservedRows = Math.max(1, Math.min(opts.reservedRows ?? RESERVED_ROWS, this.maxFlows));
     const rows = this.reservedRows;
     this.cols = new FlowColumns(rows);
     this.links = new Int32Array(rows * 2);
+    this.freeRows = new Int32Array(rows);
     this.heads = new Int32Array(bucketsFor(rows));
     this.headMask = this.heads.length - 1;
   }
@@ -333,7 +336,8 @@ export class FlowTable {
     this.heads = new Int32Array(bucketsFor(rows));
     this.headMask = this.heads.length - 1;
     this.records = [];
-    this.free = [];
+    this.freeRows = new Int32Array(rows);
+    this.freeCount = 0;
     this.used = 0;
   }
 
@@ -362,19 +366,23 @@ export class FlowTable {
     const fwd = (sport << 16) | dport;
     const rev = (dport << 16) | sport;
     for (let next = this.heads[key & this.headMask]; next !== 0; ) {
-      const b = (next - 1) * U_WORDS;
+      const slot = next - 1;
+      const b = slot * U_WORDS;
+      // The link is read before the match, on every lookup: read only past a mismatch, it had no
+      // type feedback when V8 optimized update (buckets hold one flow at first), and the first
+      // collision deoptimized update, updateSlow and find4 (three recompilations).
+      next = u[b + U_CHAIN];
       if (u[b + U_KEY] === key && (u[b + U_META] & (0xff | META_IPV6)) === proto) {
         const ports = u[b + U_PORTS];
         if (ports === fwd && u[b + U_CLIENT4] === src4 && u[b + U_SERVER4] === dst4) {
           this.foundDir = 0;
-          return next - 1;
+          return slot;
         }
         if (ports === rev && u[b + U_CLIENT4] === dst4 && u[b + U_SERVER4] === src4) {
           this.foundDir = 1;
-          return next - 1;
+          return slot;
         }
       }
-      next = u[b + U_CHAIN];
     }
     return -1;
   }
@@ -465,7 +473,14 @@ export class FlowTable {
 
   /** A free row, growing the columns (and rehashing) when all are in use. */
   private allocRow(): number {
-    if (this.free.length > 0) return this.free.pop()!;
+    // The free stack is read and written the same way whether it is empty or not: rows are
+    // freed only once flows end, after V8 optimized create, and a branch first taken then
+    // (no type feedback) deoptimized create and updateSlow, which were compiled again.
+    const n = this.freeCount;
+    const below = n - 1;
+    const top = this.freeRows[n > 0 ? below : 0];
+    this.freeCount = n > 0 ? below : 0;
+    if (n > 0) return top;
     if (this.used === this.cols.capacity) this.grow();
     return this.used++;
   }
@@ -477,6 +492,9 @@ export class FlowTable {
     const links = new Int32Array(rows * 2);
     links.set(this.links);
     this.links = links;
+    const freeRows = new Int32Array(rows);
+    freeRows.set(this.freeRows);
+    this.freeRows = freeRows;
     const buckets = bucketsFor(rows);
     if (buckets === this.heads.length) return;
     this.heads = new Int32Array(buckets);
@@ -500,7 +518,9 @@ export class FlowTable {
       // An echo reply first: the peer sent the request.
       return view.icmpType === (proto === IPPROTO_ICMP ? 0 : 129);
     }
-    return serverPort[sport] === 1 && serverPort[dport] === 0;
+    // Both ports looked up on every call (0/1 each: the sender's is a server port and the receiver's
+    // not): a lookup first made late, without type feedback, deoptimized create and updateSlow.
+    return serverPort[sport] - serverPort[dport] === 1;
   }
 
   /** Count one packet into a flow (direction = this.foundDir). */
@@ -527,7 +547,11 @@ export class FlowTable {
     if (f[fb + F_DIR_FIRST_TS + dir] !== f[fb + F_DIR_FIRST_TS + dir]) f[fb + F_DIR_FIRST_TS + dir] = ts;
     const tracked = (u[b + U_META] & META_TCP_TRACKED) !== 0;
     const n = u[b + U_EVIDENCE_COUNT];
-    if (n < FIRST_EVIDENCE_FRAMES || (n < MAX_EVIDENCE_FRAMES && tracked && (view.tcpFlags & TCP_SYN_FIN_RST) !== 0)) {
+    // Both tests are made for every packet: made only past the first frames, they had no type
+    // feedback when V8 optimized count (early), and the first flow to get there deoptimized it.
+    const belowMax = n < MAX_EVIDENCE_FRAMES;
+    const control = (view.tcpFlags & TCP_SYN_FIN_RST) !== 0;
+    if (n < FIRST_EVIDENCE_FRAMES || (belowMax && tracked && control)) {
       this.cols.x32[slot * X_WORDS + X_EVIDENCE + n] = frame;
       u[b + U_EVIDENCE_COUNT] = n + 1;
     }
@@ -599,7 +623,7 @@ export class FlowTable {
     // A flow its owner released in onEnd (the engine's) gives its row back as is;
     // one still referenced gets a copy of the row before the slot is reused.
     if (flow.slot === slot) flow.detach();
-    this.free.push(slot);
+    this.freeRows[this.freeCount++] = slot;
   }
 
   /** Least recently active live flow across the protocol classes, or -1. */

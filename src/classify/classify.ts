@@ -198,10 +198,11 @@ export class Classifier {
     const by = this.by;
     const conflicts = this.conflicts;
     const families = this.families;
-    // Truncating a non-empty array is a runtime call: only when there is something to drop.
-    if (by.length !== 0) by.length = 0;
-    if (conflicts.length !== 0) conflicts.length = 0;
-    if (families.length !== 0) families.length = 0;
+    // Emptied by pop(), which compiles inline: `length = 0` is a runtime call that also drops
+    // the backing store, so the next push allocated a new one (both once per flow).
+    while (by.length !== 0) by.pop();
+    while (conflicts.length !== 0) conflicts.pop();
+    while (families.length !== 0) families.pop();
     this.decide(flow);
     // Shared, frozen lists: flows repeat a handful of them, and only classify writes them (replacing, never editing).
     flow.classifiedBy = this.lists.intern(by) as ClassifiedBy[];

@@ -112,6 +112,20 @@ describe('name verdicts', () => {
     expect(run({ server: '3.1.2.4', serverPort: 443, sni: 'foo.twilio.com' }, c)).toEqual(notPolicy);
     expect([first.cls, first.service, notPolicy.cls]).toEqual(['twilio-signalling', 'chunderw-vpc-gll', 'other']);
   });
+
+  it("keep each kind of a name's evidence apart when flows share it (SNI, DNS, NRB, the same name)", () => {
+    const c = new Classifier(SPOKE_TWILIO_POLICY);
+    const sniAndDns = { server: '52.0.0.1', serverPort: 443, sni: 'ers.twilio.com', dnsName: 'ers.twilio.com' };
+    const both = run(sniAndDns, c);
+    expect(both).toMatchObject({ classifiedBy: ['sni', 'dns', 'port'], conflicts: [] });
+    expect(run({ server: '52.0.0.1', serverPort: 443, nrbName: 'ers.twilio.com' }, c).classifiedBy).toEqual(['nrb', 'port']);
+    expect(run({ server: '52.0.0.1', serverPort: 443, dnsName: 'ers.twilio.com' }, c).classifiedBy).toEqual(['dns', 'port']);
+    expect(run(sniAndDns, c)).toEqual(both);
+    const hint = { server: '54.252.254.127', serverPort: 20000, proto: 'udp' as const, sni: 'unknown.twilio.com' };
+    const media = run(hint, c);
+    expect(media.notes).toContain('unknown.twilio.com is under a policy domain but matches no policy host');
+    expect(run(hint, c)).toEqual(media);
+  });
 });
 
 describe('media by address', () => {

@@ -75,6 +75,10 @@ interface Evidence {
 interface NameVerdict {
   host: HostMatch | null;
   cls: FlowClass | null;
+  /** The name's server-side evidence by kind, made on first use: evidence is never edited, so flows share it. */
+  sni: Evidence | null;
+  dns: Evidence | null;
+  nrb: Evidence | null;
 }
 
 /** Distinct names whose verdicts are kept (the cache starts over when full). */
@@ -112,6 +116,8 @@ export class Classifier {
   private readonly by: ClassifiedBy[] = [];
   private readonly conflicts: string[] = [];
   private readonly families: string[] = [];
+  /** gatherEvidence's list (reused like the lists above: read only while decide runs). */
+  private readonly evidence: Evidence[] = [];
   private readonly lists = new ListInterner();
 
   /** Throws an Error naming the policy's edges if `opts.edge` is not one of them. */
@@ -142,7 +148,7 @@ export class Classifier {
     if (v === undefined) {
       const n = normalizeHostName(name);
       const host = n === null ? null : this.matchNormalizedHost(n);
-      v = { host, cls: host ? host.host.class : n !== null && this.inPolicyDomain(n) ? null : 'other' };
+      v = { host, cls: host ? host.host.class : n !== null && this.inPolicyDomain(n) ? null : 'other', sni: null, dns: null, nrb: null };
       if (this.nameVerdicts.size >= MAX_NAME_VERDICTS) this.nameVerdicts.clear();
       this.nameVerdicts.set(name, v);
     }
@@ -198,10 +204,11 @@ export class Classifier {
     const by = this.by;
     const conflicts = this.conflicts;
     const families = this.families;
-    // Truncating a non-empty array is a runtime call: only when there is something to drop.
-    if (by.length !== 0) by.length = 0;
-    if (conflicts.length !== 0) conflicts.length = 0;
-    if (families.length !== 0) families.length = 0;
+    // Emptied by pop(), which compiles inline: `length = 0` is a runtime call that also drops
+    // the backing store, so the next push allocated a new one (both once per flow).
+    while (by.length !== 0) by.pop();
+    while (conflicts.length !== 0) conflicts.pop();
+    while (families.length !== 0) families.pop();
     this.decide(flow);
     // Shared, frozen lists: flows repeat a handful of them, and only classify writes them (replacing, never editing).
     flow.classifiedBy = this.lists.intern(by) as ClassifiedBy[];
@@ -267,10 +274,24 @@ export class Classifier {
   }
 
   private gatherEvidence(flow: Flow): Evidence[] {
-    const evidence: Evidence[] = [];
+    // Reused: a new list per flow also meant growing its backing store on the first push.
+    const evidence = this.evidence;
+    while (evidence.length !== 0) evidence.pop();
+    let named = false;
     const sni = flow.tls?.sni;
-    if (sni) evidence.push(this.nameEvidence('sni', sni, 'server'));
-    if (flow.dnsName) evidence.push(this.nameEvidence(flow.dnsNameSource === 'nrb' ? 'nrb' : 'dns', flow.dnsName, 'server'));
+    if (sni) {
+      const v = this.nameVerdict(sni);
+      evidence.push((v.sni ??= nameEvidence('sni', sni, 'server', v)));
+      named = v.host !== null;
+    }
+    const dnsName = flow.dnsName;
+    if (dnsName) {
+      const v = this.nameVerdict(dnsName);
+      evidence.push(
+        flow.dnsNameSource === 'nrb' ? (v.nrb ??= nameEvidence('nrb', dnsName, 'server', v)) : (v.dns ??= nameEvidence('dns', dnsName, 'server', v)),
+      );
+      if (v.host !== null) named = true;
+    }
 
     let media = this.matchMediaFlow(flow, 1);
     let side: Side = 'server';
@@ -280,19 +301,13 @@ export class Classifier {
     }
     if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });
 
-    if (this.names && !evidence.some((e) => e.host)) {
+    if (this.names && !named) {
       const clientName = this.names.lookupFlow(flow, 'client', flow.firstTs);
-      const e = clientName ? this.nameEvidence('dns', clientName, 'client') : null;
-      if (e?.host) evidence.push(e);
+      const v = clientName ? this.nameVerdict(clientName) : null;
+      if (v?.host) evidence.push(nameEvidence('dns', clientName!, 'client', v));
     }
     sortByRank(evidence, rankOfEvidence);
     return evidence;
-  }
-
-  private nameEvidence(by: ClassifiedBy, name: string, side: Side): Evidence {
-    const { host, cls } = this.nameVerdict(name);
-    if (host) return { by, side, cls, name, host };
-    return { by, side, cls, name };
   }
 
   /** Is the (normalised) name a policy domain or under one? */
@@ -366,6 +381,13 @@ export class Classifier {
     return null;
   }
 
+}
+
+/** A name's evidence of one kind, from its verdict. */
+function nameEvidence(by: ClassifiedBy, name: string, side: Side, v: NameVerdict): Evidence {
+  const { host, cls } = v;
+  if (host) return { by, side, cls, name, host };
+  return { by, side, cls, name };
 }
 
 /** The policy destination is the originator: an inbound TCP connection, or UDP whose first packet seen came from it. */

@@ -134,7 +134,9 @@ const TLS_WAIT_S = 2;
 /** Flows starting this close to the capture start may be return traffic of a conversation begun before it. */
 const CAPTURE_EDGE_S = 1;
 
-const SPOKE_TWILIO: ReadonlySet<FlowClass> = new Set(['spoke-signalling', 'twilio-signalling', 'twilio-media']);
+/** Spoke or Twilio signalling or media: compares, not a Set probe (twice per flow). */
+const isSpokeTwilio = (cls: FlowClass | null): boolean =>
+  cls === 'spoke-signalling' || cls === 'twilio-signalling' || cls === 'twilio-media';
 
 /** What a flow's findings are judged on, worked out once at its end; its FlowRef is made only if a finding keeps it. */
 interface Judged {
@@ -235,7 +237,9 @@ export class FindingsCollector implements Analyzer {
   private judge(flow: Flow): Judged {
     const name = flow.tls?.sni ?? flow.dnsName;
     let host: SignallingHost | null = null;
-    for (const id of flow.families) host ??= this.hostsById.get(id) ?? null;
+    // Indexed: flow.families is a frozen (interned) list, which for-of walks through the generic iterator.
+    const families = flow.families;
+    for (let i = 0; i < families.length; i++) host ??= this.hostsById.get(families[i]) ?? null;
     if (!host && name) host = this.settings.classifier.matchHost(name)?.host ?? null;
     const media = flow.cls === 'twilio-media';
     return {
@@ -298,7 +302,7 @@ export class FindingsCollector implements Analyzer {
       }
     }
     const limit = this.settings.policy.limits.maxSetupMs / 1000;
-    const policyFlow = flow.cls !== null && SPOKE_TWILIO.has(flow.cls);
+    const policyFlow = isSpokeTwilio(flow.cls);
     if (policyFlow && flow.synToSynAck !== null && flow.synToSynAck > limit)
       this.add('slow-setup', j)?.push({ ...this.ref(flow, j), step: 'tcp', seconds: flow.synToSynAck });
     const tls = flow.tls;
@@ -349,7 +353,7 @@ export class FindingsCollector implements Analyzer {
 
   /** Initiated from outside toward an internal host: an inbound SYN, or UDP whose first packet came from outside. */
   private inbound(flow: Flow, j: Judged): void {
-    if (j.clientInternal || !this.settings.internal.containsIp(flow.serverIp) || isBroadcastOrMulticast(flow.serverIp)) return;
+    if (j.clientInternal || !internalAddr(this.settings.internal, flow, 1) || isBroadcastOrMulticast(flow.serverIp)) return;
     if (flow.proto === IPPROTO_TCP) {
       if (flow.synCount === 0 || flow.midstream) return;
     } else if (flow.proto === IPPROTO_UDP) {
@@ -370,7 +374,9 @@ export class FindingsCollector implements Analyzer {
 
   private tally(flow: Flow, j: Judged, failed: boolean): void {
     const ev = this.ev;
-    for (const id of flow.families) {
+    const families = flow.families;
+    for (let i = 0; i < families.length; i++) {
+      const id = families[i];
       const t = ev.families.get(id);
       if (!t) continue;
       if (failed) t.failing++;
@@ -378,7 +384,7 @@ export class FindingsCollector implements Analyzer {
       else continue;
       if (t.flows.length < MAX_FAMILY_FLOWS) t.flows.push(flow.uid);
     }
-    if (flow.cls === null || !SPOKE_TWILIO.has(flow.cls) || !j.clientInternal) return;
+    if (!isSpokeTwilio(flow.cls) || !j.clientInternal) return;
     let c = ev.clients.get(flow.clientIp);
     if (!c) {
       if (ev.clients.size >= MAX_CLIENTS) return;

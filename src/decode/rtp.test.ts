@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rtp } from '../synth/packets.js';
-import { RtcpCompound, RtpHeader, parseRtcp, parseRtp } from './rtp.js';
+import { DEMUX_RTP, demuxUdp } from './demux.js';
+import { RtcpCompound, RtpHeader, parseRtcp, parseRtp, rtpPayloadOffset } from './rtp.js';
 
 describe('parseRtp', () => {
   const h = new RtpHeader();
@@ -33,6 +34,35 @@ describe('parseRtp', () => {
     for (let end = 0; end < 12; end++) expect(parseRtp(p, 0, end, h)).toBe(false);
     p[0] = 0x40;
     expect(parseRtp(p, 0, p.length, h)).toBe(false);
+  });
+});
+
+describe('rtpPayloadOffset', () => {
+  const h = new RtpHeader();
+
+  it('accepts what demuxUdp calls RTP and parseRtp accepts, and gives the payload offset', () => {
+    // Headers with CSRCs, extensions and padding of every size around the packet's end, and every first byte.
+    let seed = 1;
+    const rand = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) >> 8) % n;
+    let accepted = 0;
+    for (let i = 0; i < 20000; i++) {
+      const b = new Uint8Array(rand(48));
+      for (let k = 0; k < b.length; k++) b[k] = rand(4) === 0 ? rand(256) : rand(8);
+      const off = rand(3);
+      if (off < b.length && rand(4) > 0) b[off] = 0x80 | rand(64);
+      if (off + 1 < b.length && rand(8) === 0) b[off + 1] = 192 + rand(32);
+      const end = rand(4) === 0 ? b.length + 1 : b.length - rand(3);
+      const expected = demuxUdp(b, off, end) === DEMUX_RTP && end <= b.length && parseRtp(b, off, end, h) ? h.payloadOff : -1;
+      expect(rtpPayloadOffset(b, off, end)).toBe(expected);
+      if (expected >= 0) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  it('refuses an end past the buffer, which demuxUdp and parseRtp clamp', () => {
+    const b = rtp({ pt: 0, seq: 1, ts: 1, ssrc: 1, payloadLen: 4 });
+    expect(rtpPayloadOffset(b, 0, b.length)).toBe(12);
+    expect(rtpPayloadOffset(b, 0, b.length + 1)).toBe(-1);
   });
 });
 

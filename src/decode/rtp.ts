@@ -75,6 +75,34 @@ export function parseRtp(buf: Uint8Array, off: number, end: number, out: RtpHead
   return true;
 }
 
+/**
+ * The RTP packet at buf[off..end) as the media analyzer's per-packet path
+ * takes it: the offset of its payload (padding included) when demuxUdp would
+ * call it RTP and parseRtp would accept its header, else -1. It only checks,
+ * storing nothing, so the caller reads the fixed header's bytes it needs
+ * (bytes off..off+11 are within end). Unlike those two it does not clamp
+ * end to buf.length: it returns -1 when end is past it.
+ */
+export function rtpPayloadOffset(buf: Uint8Array, off: number, end: number): number {
+  if (end > buf.length || off < 0 || end - off < 12) return -1;
+  const b0 = buf[off];
+  // RFC 7983: 128–191 is RTP or RTCP; RFC 5761: RTCP packet types 192–223.
+  if (b0 < 128 || b0 > 191) return -1;
+  const b1 = buf[off + 1];
+  if (b1 >= 192 && b1 <= 223) return -1;
+  let p = off + 12 + 4 * (b0 & 0x0f);
+  if ((b0 & 0x10) !== 0) {
+    if (p + 4 > end) return -1;
+    p += 4 + 4 * ((buf[p + 2] << 8) | buf[p + 3]);
+  }
+  if (p > end) return -1;
+  if ((b0 & 0x20) !== 0) {
+    const pad = buf[end - 1];
+    if (pad === 0 || pad > end - p) return -1;
+  }
+  return p;
+}
+
 /** Report blocks kept per compound packet. */
 export const MAX_REPORT_BLOCKS = 64;
 /** RTCP packets walked per compound packet. */

@@ -22,13 +22,13 @@ import type { Policy } from '../../policy/types.js';
 import type { ReportCall, ReportRtpStream } from '../../report/schema.js';
 import type { StreamEndpoints } from './rtp-stream.js';
 import { DEMUX_DTLS, DEMUX_RTCP, DEMUX_RTP, DEMUX_STUN, DEMUX_TURN_CHANNEL, demuxUdp } from '../../decode/demux.js';
-import { parseRtp, parseRtcp, RtcpCompound, RtpHeader } from '../../decode/rtp.js';
+import { parseRtp, parseRtcp, RtcpCompound, RtpHeader, rtpPayloadOffset } from '../../decode/rtp.js';
 import { parseStun, StunMessage, ChannelData, parseChannelData } from '../../decode/stun.js';
 import { isDtlsVersion } from '../../decode/dtls.js';
 import { IPPROTO_UDP } from '../../decode/view.js';
 import { plausiblePayloadType } from './codecs.js';
 import { RtpStream, type StreamTable } from './rtp-stream.js';
-import { analyseRow, D_LAST_TS, I_STREAM, ROW_F64, ROW_I32, RtpPacket, SAMPLING, StreamColumns } from './stream-row.js';
+import { analyseRow, D_LAST_TS, ROW_F64, RtpPacket, StreamColumns } from './stream-row.js';
 import { StunTransactions } from './stun-rtt.js';
 import { buildCalls, type MediaFlow } from './calls.js';
 
@@ -110,14 +110,15 @@ class FlowMedia implements MediaFlow {
 
   /** A media packet (RTP of an accepted stream, RTCP, STUN, DTLS) at ts. */
   touch(ts: number): void {
-    if (!this.hasFirst) this.noteFirst(ts);
+    if (this.hasFirst !== true) this.noteFirst(ts);
     this.ownLastTs = ts;
     this.lastRow = -1;
   }
 
   /** An RTP packet analysed straight on row: the row's D_LAST_TS is its time (no double argument: see RtpPacket). */
   touchRow(row: number, pkt: RtpPacket): void {
-    if (!this.hasFirst) this.noteFirst(pkt.ts);
+    // `!== true`, not `!`: V8 tests a field it does not know to be a boolean against every falsy kind.
+    if (this.hasFirst !== true) this.noteFirst(pkt.ts);
     this.lastRow = row;
   }
 
@@ -169,8 +170,12 @@ class FlowMedia implements MediaFlow {
   }
 }
 
-/** flow.mediaState of a flow on a port that never carries media. */
-const NOT_MEDIA: unique symbol = Symbol('not media');
+/**
+ * flow.mediaState of a flow on a port that never carries media. An object,
+ * not a symbol: with only objects and undefined in the slot, V8 compares it
+ * per packet as one pointer, where a symbol made it call its generic StrictEqual.
+ */
+const NOT_MEDIA: { readonly notMedia: true } = Object.freeze({ notMedia: true });
 /** What flow.mediaState holds: nothing yet, the flow's media state, or NOT_MEDIA. */
 type MediaSlot = FlowMedia | typeof NOT_MEDIA | undefined;
 
@@ -222,11 +227,12 @@ export class MediaAnalyzer implements Analyzer {
       flow.mediaState = NOT_MEDIA;
       return;
     }
+    const buf = view.buf;
     const off = view.payloadOff;
     const end = off + view.payloadLen;
-    // RTP (nearly every media packet) skips demux(): one call less on the per-packet path.
-    if (demuxUdp(view.buf, off, end) === DEMUX_RTP) this.onRtp(state ?? null, flow, ctx, view.buf, off, end);
-    else this.demux(state ?? null, flow, ctx, view.buf, off, end, true);
+    // RTP (nearly every media packet) skips demux() and parseRtp(): one check of its bytes, no stores.
+    if (rtpPayloadOffset(buf, off, end) >= 0) this.onRtp(state ?? null, flow, ctx, buf, off, end);
+    else this.demux(state ?? null, flow, ctx, buf, off, end, true);
   }
 
   /** The flow's media state, made on its first media packet. */
@@ -246,7 +252,8 @@ export class MediaAnalyzer implements Analyzer {
     let fm: FlowMedia;
     switch (kind) {
       case DEMUX_RTP:
-        this.onRtp(state, flow, ctx, buf, off, end);
+        if (end > buf.length) end = buf.length; // as parseRtp does
+        if (rtpPayloadOffset(buf, off, end) >= 0) this.onRtp(state, flow, ctx, buf, off, end);
         return;
       case DEMUX_RTCP:
         this.onRtcp(state, flow, ctx, buf, off, end);
@@ -274,20 +281,23 @@ export class MediaAnalyzer implements Analyzer {
     }
   }
 
+  /** An RTP packet at buf[off..end) that rtpPayloadOffset() accepted: its fixed header is read here. */
   private onRtp(state: FlowMedia | null, flow: Flow, ctx: PacketContext, buf: Uint8Array, off: number, end: number): void {
-    const h = this.rtp;
-    if (!parseRtp(buf, off, end, h)) return;
-    const pt = h.payloadType;
+    // Literals, not the module constants (see stream-row.ts): ROW_I32, I_STREAM and SAMPLING.
+    const ROW_I32 = 48, I_STREAM = 23, SAMPLING = 0x10000;
+    const b1 = buf[off + 1];
+    const pt = b1 & 0x7f;
     if (!plausiblePayloadType(pt)) return;
     const fm = this.mediaOf(state, flow);
     const dir = ctx.dir;
-    const ssrcBits = h.ssrc | 0;
+    // The SSRC as a signed 32-bit integer, as RtpStream.ssrcBits.
+    const ssrcBits = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11];
     const pkt = this.pkt;
     pkt.ts = ctx.ts;
-    pkt.seq = h.seq;
-    pkt.rawTs = h.timestamp;
+    pkt.seq = (buf[off + 2] << 8) | buf[off + 3];
+    pkt.rawTs = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
     pkt.pt = pt;
-    pkt.marker = h.marker;
+    pkt.marker = b1 >= 0x80;
     pkt.ipBytes = ctx.view.ipTotalLen;
     pkt.frame = ctx.frame;
     const row = dir === 0 ? (fm.ssrc0 === ssrcBits ? fm.row0 : -1) : fm.ssrc1 === ssrcBits ? fm.row1 : -1;
@@ -295,7 +305,10 @@ export class MediaAnalyzer implements Analyzer {
     if (row >= 0 && ((pt !== 0 && pt !== 8) || (this.cols.i32[row * ROW_I32 + I_STREAM] & SAMPLING) === 0)) {
       analyseRow(this.cols, row, pkt);
       fm.touchRow(row, pkt);
-    } else this.onRtpObject(fm, dir, ssrcBits, buf);
+    } else {
+      parseRtp(buf, off, end, this.rtp); // accepted: the same checks as rtpPayloadOffset()
+      this.onRtpObject(fm, dir, ssrcBits, buf);
+    }
   }
 
   /** The packet in this.rtp / this.pkt through the stream objects: a new SSRC, a candidate, a stream buffering or sampling. */
@@ -405,7 +418,7 @@ export class MediaAnalyzer implements Analyzer {
   onFlowEnd(flow: Flow): void {
     const fm = flow.mediaState as MediaSlot;
     flow.mediaState = undefined;
-    if (fm === undefined || fm === NOT_MEDIA) return;
+    if (!(fm instanceof FlowMedia)) return; // nothing yet, or NOT_MEDIA
     this.live.delete(fm);
     fm.edge = flow.edge;
     fm.cls = flow.cls;

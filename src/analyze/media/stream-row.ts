@@ -15,7 +15,7 @@
  * (Node 20) reads a module constant (imported or not) from its slot, with a
  * hole check, at every use: ~40 uses per packet cost a third of analyseRow.
  */
-import { PT_CN, PT_CN_OLD, staticPayloadType } from './codecs.js';
+import { staticPayloadType } from './codecs.js';
 
 // ---- Float64 words of a row (f64[row * ROW_F64 + k]): the first 64 bytes ----
 /** Arrival time of the first and of the last analysed packet (seconds since the epoch). */
@@ -115,9 +115,6 @@ export function jitterUs(jitterMs: number): number {
 /** ⌊clock rate / 1000⌋ of the static payload types (0: none), Wireshark's integer jitter divisor. */
 const STATIC_KHZ = new Int32Array(96);
 for (let pt = 0; pt < 96; pt++) STATIC_KHZ[pt] = Math.floor((staticPayloadType(pt)?.clockRate ?? 0) / 1000);
-/** 1 for the comfort-noise payload types (13 and the old 19). */
-const COMFORT_NOISE = new Uint8Array(128);
-COMFORT_NOISE[PT_CN] = COMFORT_NOISE[PT_CN_OLD] = 1;
 
 /** What analyseRow() asks of a row's owner on rare events. */
 export interface RowOwner {
@@ -184,8 +181,9 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   const D_FIRST_TS = 0, D_LAST_TS = 1, D_JITTER = 2, D_MAX_JITTER = 3, D_MEAN_JITTER = 4, D_MAX_DELTA = 5,
     D_IP_BYTES = 6, I_TOTAL = 18, I_START_SEQ = 19, I_STOP_SEQ = 20, I_SEQ_NUM = 21, I_CUR_PT = 22, I_STREAM = 23,
     I_TS_LOW = 24, I_TS_CYCLES = 25, I_EXT_SEQ = 26, I_HIGHEST = 27, I_SEQ_CYCLES = 32, I_SEQ_ERRORS = 33,
+    D_TL_BYTES = 7, D_TL_JITTER = 8, I_TL_START = 28, I_TL_END = 29, I_TL_PACKETS = 30, I_TL_HIGHEST = 31,
     PT_MASK = 0x7f, CLOCK_SHIFT = 8, CLOCK_MASK = 0xff00, UNDER = 0x20000, NO_JITTER = -1, TWO32 = 4294967296,
-    TWO31 = 2147483648, ROW_F64 = 24, ROW_I32 = 48;
+    TWO31 = 2147483648, ROW_F64 = 24, ROW_I32 = 48, PT_CN = 13, PT_CN_OLD = 19; // codecs.ts PT_CN, PT_CN_OLD
   // Wireshark STAT_FLAG_* that exclude a packet from max delta / jitter statistics.
   const F_MARKER = 1, F_PT_CN = 2, F_FOLLOW_PT_CN = 4;
   const f64 = c.f64;
@@ -235,7 +233,9 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
     return;
   }
   const firstTs = f64[fb + D_FIRST_TS];
-  const tMs = (ts - firstTs) * 1000;
+  // Seconds since the first packet, also the timeline's (its t0 is D_FIRST_TS).
+  const since = ts - firstTs;
+  const tMs = since * 1000;
   // Wireshark's statinfo->time: the previous packet's tMs, computed from the same operands.
   const time = (prevTs - firstTs) * 1000;
 
@@ -297,7 +297,13 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   i32[ib + I_STOP_SEQ] = seq;
   i32[ib + I_TOTAL] = total + 1;
   const jitterAt = (stream & CLOCK_MASK) !== 0 ? jitterUs(jitter) : NO_JITTER;
-  if (!addToLastBucket(c, row, pkt, jitterAt, highest)) c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
+  // addToLastBucket() on the locals at hand (the row's offsets and arrays, since).
+  if (since >= i32[ib + I_TL_START] && since < i32[ib + I_TL_END]) {
+    i32[ib + I_TL_PACKETS]++;
+    f64[fb + D_TL_BYTES] += pkt.ipBytes;
+    if (highest > i32[ib + I_TL_HIGHEST]) i32[ib + I_TL_HIGHEST] = highest;
+    f64[fb + D_TL_JITTER] = jitterAt;
+  } else c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
 }
 
 /**

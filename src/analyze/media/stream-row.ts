@@ -181,7 +181,6 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   const D_FIRST_TS = 0, D_LAST_TS = 1, D_JITTER = 2, D_MAX_JITTER = 3, D_MEAN_JITTER = 4, D_MAX_DELTA = 5,
     D_IP_BYTES = 6, I_TOTAL = 18, I_START_SEQ = 19, I_STOP_SEQ = 20, I_SEQ_NUM = 21, I_CUR_PT = 22, I_STREAM = 23,
     I_TS_LOW = 24, I_TS_CYCLES = 25, I_EXT_SEQ = 26, I_HIGHEST = 27, I_SEQ_CYCLES = 32, I_SEQ_ERRORS = 33,
-    D_TL_BYTES = 7, D_TL_JITTER = 8, I_TL_START = 28, I_TL_END = 29, I_TL_PACKETS = 30, I_TL_HIGHEST = 31,
     PT_MASK = 0x7f, CLOCK_SHIFT = 8, CLOCK_MASK = 0xff00, UNDER = 0x20000, NO_JITTER = -1, TWO32 = 4294967296,
     TWO31 = 2147483648, ROW_F64 = 24, ROW_I32 = 48, PT_CN = 13, PT_CN_OLD = 19; // codecs.ts PT_CN, PT_CN_OLD
   // Wireshark STAT_FLAG_* that exclude a packet from max delta / jitter statistics.
@@ -297,32 +296,25 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   i32[ib + I_STOP_SEQ] = seq;
   i32[ib + I_TOTAL] = total + 1;
   const jitterAt = (stream & CLOCK_MASK) !== 0 ? jitterUs(jitter) : NO_JITTER;
-  // addToLastBucket() on the locals at hand (the row's offsets and arrays, since).
-  if (since >= i32[ib + I_TL_START] && since < i32[ib + I_TL_END]) {
-    i32[ib + I_TL_PACKETS]++;
-    f64[fb + D_TL_BYTES] += pkt.ipBytes;
-    if (highest > i32[ib + I_TL_HIGHEST]) i32[ib + I_TL_HIGHEST] = highest;
-    f64[fb + D_TL_JITTER] = jitterAt;
-  } else c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
+  if (!addToLastBucket(c, row, since, pkt.ipBytes, jitterAt, highest)) c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
 }
 
 /**
- * Count a packet into the timeline's last bucket when it falls there (the
- * row's D_FIRST_TS is the timeline's t0); false when it does not.
+ * Count a packet into the timeline's last bucket when it falls there; false
+ * when it does not. `since`: seconds from the row's D_FIRST_TS (the
+ * timeline's t0) to the packet, which analyseRow has at hand.
  */
-export function addToLastBucket(c: StreamColumns, row: number, pkt: TimelinePacket, jitter: number, highestExt: number): boolean {
+export function addToLastBucket(c: StreamColumns, row: number, since: number, ipBytes: number, jitter: number, highestExt: number): boolean {
   // The row layout as local literals (same values as the module constants): V8 (Node 20) reads a
   // module constant from its context slot, with a hole check, at every use; locals fold into the code.
-  const D_FIRST_TS = 0, D_TL_BYTES = 7, D_TL_JITTER = 8, I_TL_START = 28, I_TL_END = 29, I_TL_PACKETS = 30,
-    I_TL_HIGHEST = 31, ROW_F64 = 24, ROW_I32 = 48;
-  const since = pkt.ts - c.f64[row * ROW_F64 + D_FIRST_TS];
+  const D_TL_BYTES = 7, D_TL_JITTER = 8, I_TL_START = 28, I_TL_END = 29, I_TL_PACKETS = 30, I_TL_HIGHEST = 31, ROW_F64 = 24, ROW_I32 = 48;
   const i32 = c.i32;
   const ib = row * ROW_I32;
   // Same as ⌊since / width⌋ === last, without the division.
   if (!(since >= i32[ib + I_TL_START] && since < i32[ib + I_TL_END])) return false;
   const fb = row * ROW_F64;
   i32[ib + I_TL_PACKETS]++;
-  c.f64[fb + D_TL_BYTES] += pkt.ipBytes;
+  c.f64[fb + D_TL_BYTES] += ipBytes;
   if (highestExt > i32[ib + I_TL_HIGHEST]) i32[ib + I_TL_HIGHEST] = highestExt;
   c.f64[fb + D_TL_JITTER] = jitter;
   return true;

@@ -70,7 +70,8 @@ export class Timeline {
   }
 
   add(pkt: TimelinePacket, jitter: number, highestExt: number): void {
-    if (!addToLastBucket(this.c, this.row, pkt, jitter, highestExt)) this.addElsewhere(pkt, jitter, highestExt);
+    const since = pkt.ts - this.c.f64[this.row * ROW_F64 + D_FIRST_TS];
+    if (!addToLastBucket(this.c, this.row, since, pkt.ipBytes, jitter, highestExt)) this.addElsewhere(pkt, jitter, highestExt);
   }
 
   /** A packet outside the last bucket: open buckets up to its own (merging when full), or count it in an earlier one. */

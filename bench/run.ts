@@ -52,6 +52,8 @@ interface Result {
   workS?: number;
   /** Our stages: work time of every run, in run order (the spread shows how steady the host was). */
   runsS?: number[];
+  /** The pipeline stage: where its time went (bench/stage.ts, Phases). */
+  phases?: { readingS: number; endS: number; steadyPps: number; warmupS: number };
   note?: string;
 }
 
@@ -87,8 +89,8 @@ async function ours(stage: Stage, file: string, runs: number): Promise<Result> {
   const runsS: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = await timed(process.execPath, [...CLI_NODE_OPTIONS, join(OUT, 'stage.mjs'), stage, file], STAGE_ENV);
-    const r = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { packets: number; seconds: number };
-    const result: Result = { name: STAGE_NAMES[stage], packets: r.packets, wallS: t.wallS, cpuS: t.cpuS, maxRssBytes: t.maxRssBytes, workS: r.seconds };
+    const r = JSON.parse(t.stdout.trim().split('\n').at(-1)!) as { packets: number; seconds: number; phases?: Result['phases'] };
+    const result: Result = { name: STAGE_NAMES[stage], packets: r.packets, wallS: t.wallS, cpuS: t.cpuS, maxRssBytes: t.maxRssBytes, workS: r.seconds, phases: r.phases };
     runsS.push(r.seconds);
     if (best === null || result.workS! < best.workS!) best = result;
   }
@@ -141,6 +143,12 @@ async function main(): Promise<void> {
     rows.push(await ours(stage, file, runs));
     const r = rows.at(-1)!;
     console.log(`  ${STAGE_NAMES[stage]}: ${fmt(r.workS!, 2)} s (runs: ${r.runsS!.map((x) => fmt(x, 2)).join(', ')} s)`);
+    const ph = r.phases;
+    if (ph)
+      console.log(
+        `    best run: reading ${fmt(ph.readingS, 2)} s at ${fmt(ph.steadyPps / 1e6, 2)} M packets/s in its second half ` +
+          `(warm-up ${fmt(ph.warmupS, 2)} s not explained by that rate), end (flush, findings, report) ${fmt(ph.endS, 2)} s`,
+      );
   }
   const total = rows[0].packets!;
   let rtpStreams: Result | undefined;

@@ -4,12 +4,29 @@
  * with plain node: `node bench/out/stage.mjs <stage> <file>`.
  * Stages: read | decode | flows | pipeline (see docs/benchmark.md).
  * Prints one JSON line: { packets, seconds }; seconds exclude start-up and module loading.
+ * The pipeline stage adds `phases` (see Phases).
  */
 import { readCapture } from '../src/capture/read.js';
 import { decodePacket } from '../src/decode/index.js';
 import { PacketView } from '../src/decode/view.js';
 
 type Run = () => Promise<number>;
+
+/**
+ * Where a pipeline run's time goes, from the engine's progress events (one per
+ * ~100 ms while reading, one at each phase change): seconds reading packets,
+ * seconds after the last packet (flushing the live flows, findings, report),
+ * the packet rate over the second half of the reading, and `warmupS`, the
+ * reading time that rate does not explain (interpreter and baseline code
+ * while V8 compiles, recompiles after deoptimization).
+ */
+interface Phases {
+  readingS: number;
+  endS: number;
+  steadyPps: number;
+  warmupS: number;
+}
+let phases: Phases | undefined;
 
 const [stage, file] = process.argv.slice(2);
 
@@ -88,7 +105,28 @@ async function prepare(): Promise<Run> {
       return flows();
     case 'pipeline': {
       const { analyze } = await import('../src/engine/engine.js');
-      return async () => (await analyze({ inputs: [file] })).capture.packets;
+      return async () => {
+        const t0 = performance.now();
+        const samples: Array<[number, number]> = [];
+        let analyzingAt = 0;
+        const report = await analyze({
+          inputs: [file],
+          onProgress: (p) => {
+            if (p.phase === 'reading') samples.push([performance.now(), p.packets]);
+            else if (p.phase === 'analyzing' && analyzingAt === 0) analyzingAt = performance.now();
+          },
+        });
+        const end = performance.now();
+        const packets = report.capture.packets;
+        // The rate between the samples nearest the middle and the end of the reading.
+        const mid = samples.find(([t]) => t >= (t0 + analyzingAt) / 2);
+        if (mid !== undefined && analyzingAt > mid[0]) {
+          const steadyPps = (packets - mid[1]) / ((analyzingAt - mid[0]) / 1000);
+          const readingS = (analyzingAt - t0) / 1000;
+          phases = { readingS, endS: (end - analyzingAt) / 1000, steadyPps, warmupS: Math.max(0, readingS - packets / steadyPps) };
+        }
+        return packets;
+      };
     }
     default:
       throw new Error(`unknown stage ${stage}: use read, decode, flows or pipeline`);
@@ -98,4 +136,4 @@ async function prepare(): Promise<Run> {
 const run = await prepare();
 const t0 = performance.now();
 const packets = await run();
-console.log(JSON.stringify({ packets, seconds: (performance.now() - t0) / 1000 }));
+console.log(JSON.stringify({ packets, seconds: (performance.now() - t0) / 1000, phases }));

@@ -61,14 +61,18 @@ export interface ClassifierOptions {
 
 type Side = 'server' | 'client';
 
-/** One piece of evidence; `cls` null for a hint (a provider name that no pattern matches). */
+/**
+ * One piece of evidence; `cls` null for a hint (a provider name that no pattern matches).
+ * Every kind has every field (made by `evidenceOf` only): one object shape, so the code
+ * reading evidence at flow end sees one map, not three.
+ */
 interface Evidence {
-  by: ClassifiedBy;
-  side: Side;
-  cls: FlowClass | null;
-  name?: string;
-  host?: HostMatch;
-  media?: MediaMatch;
+  readonly by: ClassifiedBy;
+  readonly side: Side;
+  readonly cls: FlowClass | null;
+  readonly name: string | null;
+  readonly host: HostMatch | null;
+  readonly media: MediaMatch | null;
 }
 
 /** A server name's host match and the class it claims (null: under a policy domain, but no policy host). */
@@ -113,11 +117,11 @@ export class Classifier {
   /** Legacy-host notes by host match (weak: the matches go when nameVerdicts is cleared). */
   private readonly legacyNotes = new WeakMap<HostMatch, string>();
   /** classify()'s lists while it decides (reused: one flow at a time). */
-  private readonly by: ClassifiedBy[] = [];
-  private readonly conflicts: string[] = [];
-  private readonly families: string[] = [];
+  private readonly by: ClassifiedBy[] = emptyObjectList();
+  private readonly conflicts: string[] = emptyObjectList();
+  private readonly families: string[] = emptyObjectList();
   /** gatherEvidence's list (reused like the lists above: read only while decide runs). */
-  private readonly evidence: Evidence[] = [];
+  private readonly evidence: Evidence[] = emptyObjectList();
   private readonly lists = new ListInterner();
 
   /** Throws an Error naming the policy's edges if `opts.edge` is not one of them. */
@@ -299,7 +303,7 @@ export class Classifier {
       media = this.matchMediaFlow(flow, 0);
       side = 'client';
     }
-    if (media) evidence.push({ by: 'cidr', side, cls: media.inPolicy ? 'twilio-media' : 'other', media });
+    if (media) evidence.push(evidenceOf('cidr', side, media.inPolicy ? 'twilio-media' : 'other', null, null, media));
 
     if (this.names && !named) {
       const clientName = this.names.lookupFlow(flow, 'client', flow.firstTs);
@@ -385,9 +389,18 @@ export class Classifier {
 
 /** A name's evidence of one kind, from its verdict. */
 function nameEvidence(by: ClassifiedBy, name: string, side: Side, v: NameVerdict): Evidence {
-  const { host, cls } = v;
-  if (host) return { by, side, cls, name, host };
-  return { by, side, cls, name };
+  return evidenceOf(by, side, v.cls, name, v.host, null);
+}
+
+function evidenceOf(
+  by: ClassifiedBy,
+  side: Side,
+  cls: FlowClass | null,
+  name: string | null,
+  host: HostMatch | null,
+  media: MediaMatch | null,
+): Evidence {
+  return { by, side, cls, name, host, media };
 }
 
 /** The policy destination is the originator: an inbound TCP connection, or UDP whose first packet seen came from it. */
@@ -412,6 +425,17 @@ function claim(e: Evidence): string {
 /** claim(a) === claim(b), without making the strings (once per piece of evidence per flow). */
 function sameClaim(a: Evidence, b: Evidence): boolean {
   return a.cls === b.cls && (claimDetail(a) || null) === (claimDetail(b) || null);
+}
+
+/**
+ * An empty list whose elements kind already holds objects and strings: a reused list
+ * made as `[]` changed its map on its first push, late in a capture, which deoptimized
+ * the compiled code reading it (classify, decide).
+ */
+function emptyObjectList<T>(): T[] {
+  const list: unknown[] = [null];
+  list.pop();
+  return list as T[];
 }
 
 /** Nodes kept by a ListInterner before it starts over. */

@@ -127,9 +127,24 @@ export class FlowRecord implements Flow {
     x.tags = new Set();
     x.notes = x.icmpErrors = x.classifiedBy = x.conflicts = x.families = [];
     x.notes = x.icmpErrors = x.classifiedBy = x.conflicts = x.families = null;
+    // A value first: storing null over null left the fields "constant", and the first flow
+    // to get a DNS name or an edge deoptimized the flow-end code reading them (nameFor, judge, ...).
+    x.state = x.uid = x.dnsName = x.service = x.edge = '';
+    x.dnsNameSource = 'dns';
+    x.cls = 'other';
+    x.clientType = 'desktop';
     x.state = x.uid = x.dnsName = x.dnsNameSource = x.cls = x.service = x.edge = x.clientType = null;
     r.release();
+    FlowRecord.generalizedExtras = x;
   }
+
+  /**
+   * The generalized extras, kept: the extras' object shape is held only by its
+   * objects, and once none was left the garbage collector dropped it with what
+   * generalizeFields taught it, so the first flow with a DNS name, class or edge
+   * deoptimized the flow-end code all the same (nameFor, judge, the report's add).
+   */
+  private static generalizedExtras: FlowExtras | null = null;
 
   /**
    * The owner is done with this ended flow: drop its annotations, and let the

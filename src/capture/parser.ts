@@ -313,13 +313,15 @@ export class CaptureParser {
       this.noteLinkType(this.linkType);
       this.consume(PCAP_HEADER_LEN);
       this.headerDone = true;
+      this.need = PCAP_RECORD_HEADER_LEN;
     }
     while (list.length >= PCAP_RECORD_HEADER_LEN) {
       // Records wholly inside the head chunk are read in place and consumed at once.
       const chunk = list.head;
       const start = list.headOffset;
+      const dv = this.useBuffer(chunk);
       let p = start;
-      for (let n = this.pcapRecord(chunk, p, chunk.length); n > 0; n = this.pcapRecord(chunk, p, chunk.length)) p += n;
+      for (let n = this.pcapRecord(chunk, dv, p, chunk.length); n > 0; n = this.pcapRecord(chunk, dv, p, chunk.length)) p += n;
       if (this.isStopped) return;
       if (p > start) {
         list.consume(p - start);
@@ -327,56 +329,72 @@ export class CaptureParser {
       }
       // A record cut by the end of a chunk: gathered by peek.
       list.peek(PCAP_RECORD_HEADER_LEN);
-      let n = this.pcapRecord(list.buf, list.pos, list.pos + PCAP_RECORD_HEADER_LEN);
+      let n = this.pcapRecord(list.buf, this.useBuffer(list.buf), list.pos, list.pos + PCAP_RECORD_HEADER_LEN);
       if (n < 0) return;
       if (n === 0) {
         if (list.length < this.need) return;
         list.peek(this.need);
-        n = this.pcapRecord(list.buf, list.pos, list.pos + this.need);
+        n = this.pcapRecord(list.buf, this.useBuffer(list.buf), list.pos, list.pos + this.need);
       }
       list.consume(n);
+      // Here, not after the loop: that is reached only when fewer than 16 bytes are left, first some
+      // chunks in, and its code would then deoptimize the compiled reader (this runs at every chunk's end).
+      this.need = PCAP_RECORD_HEADER_LEN;
     }
-    this.need = PCAP_RECORD_HEADER_LEN;
+    // this.need: a record header's length, or what the record cut by the end of the head chunk needs.
   }
 
   /**
-   * The classic pcap record at buf[p, end): delivered, returning its length;
-   * 0 when it does not all lie before `end` (this.need = its length, or the
-   * header's); -1 when it is corrupt (the parser has stopped).
+   * Before reading records from buf: points the reused packet at it and returns a DataView of it
+   * (the last one made, when buf is the same). Per chunk here, not per record in pcapRecord: a new
+   * chunk comes thousands of packets in, and code that runs for the first time then, inside the
+   * compiled per-packet path, would deoptimize it.
    */
-  private pcapRecord(buf: Uint8Array, p: number, end: number): number {
-    // Per packet: literals and locals (Node 20 loads and hole-checks module constants at every use).
-    const HEADER = 16; // PCAP_RECORD_HEADER_LEN
-    if (p + HEADER > end) {
-      this.need = HEADER;
-      return 0;
-    }
-    // Four 32-bit loads through a DataView: a quarter of the bounds checks and no byte assembly.
+  private useBuffer(buf: Uint8Array): DataView {
     if (buf !== this.dvBuf) {
       this.dvBuf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.pkt.point(buf, 0, 0);
     }
-    const dv = this.dv;
-    const le = this.le;
-    const tsSec = dv.getUint32(p, le);
-    const frac = dv.getUint32(p + 4, le);
-    let caplen = dv.getUint32(p + 8, le);
-    let origLen = dv.getUint32(p + 12, le);
-    const swapped = this.lengthsSwapped;
-    if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
-      const t = caplen;
-      caplen = origLen;
-      origLen = t;
+    return this.dv;
+  }
+
+  /**
+   * The classic pcap record at buf[p, end) (dv: useBuffer(buf)): delivered, returning its length;
+   * 0 when it does not all lie before `end` (this.need = its length, or the
+   * header's); -1 when it is corrupt (the parser has stopped).
+   */
+  private pcapRecord(buf: Uint8Array, dv: DataView, p: number, end: number): number {
+    // Per packet: literals and locals (Node 20 loads and hole-checks module constants at every use).
+    const HEADER = 16; // PCAP_RECORD_HEADER_LEN
+    let tsSec = 0;
+    let frac = 0;
+    let caplen = 0;
+    let origLen = 0;
+    if (p + HEADER <= end) {
+      // Four 32-bit loads through a DataView: a quarter of the bounds checks and no byte assembly.
+      const le = this.le;
+      tsSec = dv.getUint32(p, le);
+      frac = dv.getUint32(p + 4, le);
+      caplen = dv.getUint32(p + 8, le);
+      origLen = dv.getUint32(p + 12, le);
+      const swapped = this.lengthsSwapped;
+      if (swapped !== 'no' && (swapped === 'yes' || caplen > origLen)) {
+        const t = caplen;
+        caplen = origLen;
+        origLen = t;
+      }
+      if (caplen > 262_144 /* MAX_CAPLEN */) {
+        this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
+        return -1;
+      }
     }
-    if (caplen > 262_144 /* MAX_CAPLEN */) {
-      this.fail(this.offset, `corrupt record: caplen ${caplen} is larger than the maximum ${MAX_CAPLEN}`);
-      return -1;
-    }
+    // The record's length, or the header's while that is cut. this.need is stored for every record,
+    // delivered or not: a store only for a record cut by the end of a chunk would run for the first
+    // time thousands of packets in, and deoptimize the compiled reader and all it inlined.
     const total = HEADER + caplen;
-    if (p + total > end) {
-      this.need = total;
-      return 0;
-    }
+    this.need = total;
+    if (p + total > end) return 0;
     const pkt = this.pkt;
     pkt.tsSec = tsSec;
     if (frac < (this.nanos ? 1_000_000_000 : 1_000_000)) {

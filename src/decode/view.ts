@@ -168,8 +168,10 @@ export class PacketView {
   truncated = false;
 
   reset(buf: Uint8Array, linkType: number, end = buf.length): void {
-    // Packets come from a few reused read buffers: skip the store (and its GC write barrier) when unchanged.
-    if (this.buf !== buf) this.buf = buf;
+    // Stored for every packet, though packets come from a few reused read buffers: a store only when
+    // the buffer changes (skipping a GC write barrier) would first run thousands of packets in, with the
+    // next chunk, and deoptimize the compiled per-packet path.
+    this.buf = buf;
     this.end = end;
     this.linkType = linkType;
     this.etherType = 0;

@@ -43,6 +43,8 @@ interface StreamSpec {
   interval?: number;
   tsStep?: number;
   seq0?: number;
+  /** RTP timestamp of the first packet (default 5000). */
+  rtpTs0?: number;
   /** Packet index → arrival delay (s). */
   delay?: (i: number) => number;
   skip?: (i: number) => boolean;
@@ -55,7 +57,7 @@ function stream(s: StreamSpec): Pkt[] {
   const out: Pkt[] = [];
   for (let i = 0; i < s.count; i++) {
     if (s.skip?.(i)) continue;
-    const payload = rtp({ pt: s.pt ?? 0, seq: (s.seq0 ?? 1000) + i, ts: 5000 + i * (s.tsStep ?? 160), ssrc: s.ssrc ?? 0xabc, fill: s.fill ?? 0x55 });
+    const payload = rtp({ pt: s.pt ?? 0, seq: (s.seq0 ?? 1000) + i, ts: (s.rtpTs0 ?? 5000) + i * (s.tsStep ?? 160), ssrc: s.ssrc ?? 0xabc, fill: s.fill ?? 0x55 });
     out.push({ ts: (s.t0 ?? 1000) + i * (s.interval ?? 0.02) + (s.delay?.(i) ?? 0), data: udpPacket(sip, sport, dip, dport, payload) });
   }
   return out;
@@ -94,6 +96,15 @@ describe('RTP streams', () => {
     expect(s.maxJitterMs!).toBeLessThanOrEqual(5);
     expect(s.clockRate).toBe(8000);
     expect(s.codec).toBe('PCMU');
+  });
+
+  it('extends RTP timestamps across their 32-bit wrap (jitter as without it)', () => {
+    const delay = (i: number) => (i % 2 ? 0.005 : 0);
+    const [plain] = analyze(stream({ count: 200, delay })).streams();
+    const [wrapped] = analyze(stream({ count: 200, delay, rtpTs0: 2 ** 32 - 160 * 100 })).streams();
+    expect(wrapped.maxJitterMs).toBe(plain.maxJitterMs);
+    expect(wrapped.meanJitterMs).toBe(plain.meanJitterMs);
+    expect(wrapped.maxDeltaMs).toBe(plain.maxDeltaMs);
   });
 
   it('leaves marker and comfort-noise packets out of max delta', () => {

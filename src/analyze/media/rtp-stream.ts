@@ -386,8 +386,8 @@ export class RtpStream implements RowOwner {
     i32[ib + I_START_SEQ] = i32[ib + I_STOP_SEQ] = i32[ib + I_SEQ_NUM] = pkt.seq;
     i32[ib + I_CUR_PT] = pkt.pt;
     i32[ib + I_TOTAL] = 1;
+    // analyseRow counts the packet into it next.
     this.timeline = new Timeline(this.c, this.row, pkt.ts, extSeq - 1, this.timelineMaxPoints);
-    this.timeline.add(pkt, this.clockRate !== null ? 0 : NO_JITTER, i32[ib + I_HIGHEST]);
   }
 
   timelineElsewhere(pkt: RtpPacket, jitter: number, highestExt: number): void {

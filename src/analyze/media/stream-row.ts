@@ -193,25 +193,25 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   const seq = pkt.seq;
   const pt = pkt.pt;
 
+  // Rare events (a wrap of the RTP timestamp or of the sequence numbers, a lost or late packet)
+  // select other values below, not other code: every comparison and operation runs for every
+  // packet. Code that runs for the first time seconds into a capture has no type feedback, and
+  // V8 would deoptimize analyseRow there and compile it again (once per kind of event).
+
   // packet-rtp.c calculate_extended_timestamp
   let cycles = i32[ib + I_TS_CYCLES];
   const prevExtTs = cycles * TWO32 + (i32[ib + I_TS_LOW] >>> 0);
   let extTs = cycles * TWO32 + pkt.rawTs;
-  if (extTs + TWO31 < prevExtTs) {
-    cycles++;
-    extTs += TWO32;
-  } else if (prevExtTs + TWO31 < extTs) {
-    cycles--;
-    extTs -= TWO32;
-  }
+  const tsWrap = extTs + TWO31 < prevExtTs ? 1 : prevExtTs + TWO31 < extTs ? -1 : 0;
+  cycles += tsWrap;
+  extTs += tsWrap * TWO32;
   i32[ib + I_TS_CYCLES] = cycles;
   i32[ib + I_TS_LOW] = pkt.rawTs | 0;
 
   // packet-rtp.c calculate_extended_seqno
   const prevSeq = i32[ib + I_EXT_SEQ];
   let extSeq = prevSeq - (prevSeq & 0xffff) + seq;
-  if (extSeq + 0x8000 < prevSeq) extSeq += 0x10000;
-  else if (prevSeq + 0x8000 < extSeq) extSeq -= 0x10000;
+  extSeq += extSeq + 0x8000 < prevSeq ? 0x10000 : prevSeq + 0x8000 < extSeq ? -0x10000 : 0;
   i32[ib + I_EXT_SEQ] = extSeq;
 
   // Duplicates and out-of-order: the next number extends the run (every stored number is
@@ -229,6 +229,8 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   const total = i32[ib + I_TOTAL];
   if (total === 0) {
     c.owners[row]!.begin(pkt, extSeq);
+    // Jitter 0 once the stream has a clock. Through countInTimeline as every packet: see there.
+    countInTimeline(c, row, pkt, 0, (i32[ib + I_STREAM] & CLOCK_MASK) !== 0 ? 0 : NO_JITTER, highest);
     return;
   }
   const firstTs = f64[fb + D_FIRST_TS];
@@ -241,34 +243,32 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   // tshark 4.0 (our CI oracle) has no "timestamp went back" exclusion: a late
   // packet is analysed like any other and becomes the reference for the next
   // one. Wireshark 4.2+ skips such packets (in_time_sequence); docs/media.md.
+  // Wireshark's cycles: the numbers are "under" the first one from a wrap until they pass it again.
   let stream = i32[ib + I_STREAM];
   const startSeq = i32[ib + I_START_SEQ];
-  if (seq < startSeq && (stream & UNDER) === 0) {
-    i32[ib + I_SEQ_CYCLES]++;
-    i32[ib + I_STREAM] = stream |= UNDER;
-  } else if (seq === 0 && i32[ib + I_STOP_SEQ] === 65535 && (stream & UNDER) === 0) {
-    i32[ib + I_SEQ_CYCLES]++;
-    i32[ib + I_STREAM] = stream |= UNDER;
-  } else if (seq > startSeq && (stream & UNDER) !== 0) {
-    i32[ib + I_STREAM] = stream &= ~UNDER;
-  }
+  const under = (stream & UNDER) !== 0;
+  const below = seq < startSeq;
+  const above = seq > startSeq;
+  const wrapToZero = seq === 0;
+  const prevStopSeq = prevSeq & 0xffff; // I_STOP_SEQ: the previous packet's seq
+  const fromTop = prevStopSeq === 65535;
+  const wrapped = !under && (below || (wrapToZero && fromTop));
+  const toggled = stream ^ UNDER;
+  stream = wrapped || (under && above) ? toggled : stream;
+  i32[ib + I_STREAM] = stream;
+  addToWord(i32, ib + I_SEQ_CYCLES, wrapped ? 1 : 0);
 
-  const seqNum = i32[ib + I_SEQ_NUM];
-  if (seqNum + 1 === seq) {
-    i32[ib + I_SEQ_NUM] = seq;
-  } else if (seqNum === 65535 && seq === 0) {
-    i32[ib + I_SEQ_NUM] = seq;
-  } else if (seqNum + 1 < seq || seqNum - seq > 0xff00) {
-    i32[ib + I_SEQ_NUM] = seq;
-    i32[ib + I_SEQ_ERRORS]++;
-  } else if (seqNum + 1 > seq) {
-    i32[ib + I_SEQ_ERRORS]++;
-  }
+  // Wireshark's wrong sequence: anything but seq_num + 1 (or 65535 -> 0); seq_num follows
+  // the packets, except late ones (behind it by at most 0xff00).
+  const d = seq - i32[ib + I_SEQ_NUM];
+  const farBehind = d < -0xff00;
+  const ahead = d >= 1;
+  if (farBehind || ahead) i32[ib + I_SEQ_NUM] = seq;
+  const next = (d & 0xffff) === 1;
+  addToWord(i32, ib + I_SEQ_ERRORS, next ? 0 : 1);
 
-  let flags = 0;
-  if (pt === PT_CN || pt === PT_CN_OLD) flags |= F_PT_CN;
   const curPt = i32[ib + I_CUR_PT];
-  if (curPt === PT_CN || curPt === PT_CN_OLD) flags |= F_FOLLOW_PT_CN;
+  let flags = (pt === PT_CN || pt === PT_CN_OLD ? F_PT_CN : 0) | (curPt === PT_CN || curPt === PT_CN_OLD ? F_FOLLOW_PT_CN : 0);
   i32[ib + I_CUR_PT] = pt;
 
   // The static types' clocks; of the dynamic types only the stream's own has a (inferred) clock:
@@ -284,7 +284,7 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   }
   const delta = tMs - time;
 
-  if (pkt.marker) flags |= F_MARKER;
+  flags |= pkt.marker ? F_MARKER : 0;
   if (flags === 0) {
     if (delta > f64[fb + D_MAX_DELTA]) f64[fb + D_MAX_DELTA] = delta;
     if (clockKhz !== 0) {
@@ -294,9 +294,28 @@ export function analyseRow(c: StreamColumns, row: number, pkt: RtpPacket): void 
   }
 
   i32[ib + I_STOP_SEQ] = seq;
-  i32[ib + I_TOTAL] = total + 1;
-  const jitterAt = (stream & CLOCK_MASK) !== 0 ? jitterUs(jitter) : NO_JITTER;
-  if (!addToLastBucket(c, row, since, pkt.ipBytes, jitterAt, highest)) c.owners[row]!.timelineElsewhere(pkt, jitterAt, highest);
+  addToWord(i32, ib + I_TOTAL, 1);
+  countInTimeline(c, row, pkt, since, (stream & CLOCK_MASK) !== 0 ? jitterUs(jitter) : NO_JITTER, highest);
+}
+
+/**
+ * i32[k] += n, skipping the store when n is 0. Rare counts (wraps, wrong sequence numbers) go through
+ * here with the packet count: V8 keeps type feedback per function, so a first rare count late in a
+ * capture runs code that already has it (see analyseRow).
+ */
+function addToWord(i32: Int32Array, k: number, n: number): void {
+  if (n !== 0) i32[k] += n;
+}
+
+/**
+ * Count an analysed packet into the row's timeline: its last bucket, else the owner's slow path.
+ * The first packet of every stream takes the slow path (there is no bucket yet) through this
+ * same function, and V8 keeps type feedback per function: so when analyseRow is compiled with
+ * this inlined, the slow-path call has feedback, and the first packet of a new bucket, seconds
+ * into the capture, does not deoptimize analyseRow.
+ */
+function countInTimeline(c: StreamColumns, row: number, pkt: RtpPacket, since: number, jitter: number, highestExt: number): void {
+  if (!addToLastBucket(c, row, since, pkt.ipBytes, jitter, highestExt)) c.owners[row]!.timelineElsewhere(pkt, jitter, highestExt);
 }
 
 /**

@@ -66,6 +66,18 @@ describe('IPv4', () => {
     expect(view.malformed).toBe('ip-bad-total-length');
   });
 
+  it('gives a header it could not read no IP version, so no flow is keyed by addresses it does not have', () => {
+    for (const [frame, reason] of [
+      [ethernet(udp4().subarray(0, 19)), 'ip-truncated'],
+      [ethernet(Uint8Array.of(0x64, ...udp4().subarray(1))), 'ip-bad-version'], // IPv4 EtherType, version 6
+    ] as const) {
+      decodePacket(view, frame, 1);
+      expect([view.malformed, view.ipVersion, view.addrLen]).toEqual([reason, 0, 0]);
+    }
+    decodePacket(view, ipv6({ src: '2001:db8::1', dst: '2001:db8::2', proto: 17 }, udp(1, 2, new Uint8Array(4))).subarray(0, 39), 101);
+    expect([view.malformed, view.ipVersion, view.addrLen]).toEqual(['ip-truncated', 0, 0]);
+  });
+
   it('takes total length 0 (TSO) as the captured length', () => {
     const p = udp4();
     p[2] = p[3] = 0;

@@ -95,7 +95,6 @@ export function walkExtensions(buf: Uint8Array, off: number, end: number, proto:
 }
 
 export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: number): number {
-  view.ipVersion = 4;
   view.ipOff = off;
   if (off + 20 > end) return fail(view, 'ip-truncated');
   const vihl = buf[off];
@@ -117,6 +116,9 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
   view.fragOffset = (offFlags & 0x1fff) * 8;
   view.isFragment = view.moreFragments || view.fragOffset > 0;
   view.ttl = buf[off + 8];
+  // Set with the addresses, not before the checks: the flow table keys any packet with an IP version
+  // by its addresses, and a header cut short has none (srcOff 0 would read the capture's own bytes).
+  view.ipVersion = 4;
   view.addrLen = 4;
   view.srcOff = off + 12;
   view.dstOff = off + 16;
@@ -131,7 +133,6 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
 }
 
 export function decodeIpv6(view: PacketView, buf: Uint8Array, off: number, end: number): number {
-  view.ipVersion = 6;
   view.ipOff = off;
   if (off + 40 > end) return fail(view, 'ip-truncated');
   if (buf[off] >> 4 !== 6) return fail(view, 'ip-bad-version');
@@ -141,6 +142,7 @@ export function decodeIpv6(view: PacketView, buf: Uint8Array, off: number, end: 
   view.ipTotalLen = payloadLen === 0 ? end - off : 40 + payloadLen;
   if (off + view.ipTotalLen > end) view.truncated = true;
   view.ttl = buf[off + 7];
+  view.ipVersion = 6; // with the addresses: see decodeIpv4
   view.addrLen = 16;
   view.srcOff = off + 8;
   view.dstOff = off + 24;

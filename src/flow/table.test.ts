@@ -167,6 +167,8 @@ describe('per-direction accounting', () => {
     const cut = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6 }, new Uint8Array(2)));
     expect(feed(t, cut, 1)).toBeNull();
     expect(t.unattached).toBe(1);
+    const shortIp = ethernet(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, udp(1, 2, new Uint8Array(4))).subarray(0, 12));
+    expect(feed(t, shortIp, 1)).toBeNull();
     expect(t.created).toBe(0);
   });
 });

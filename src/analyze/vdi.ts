@@ -171,7 +171,9 @@ export class VdiAnalyzer implements Analyzer {
     if (view.payloadLen === 0) return;
     probe.seen++;
     const kind = view.proto === IPPROTO_TCP ? this.tcp(ctx, flow, probe) : this.udp(ctx, flow, probe);
-    if (!kind && probe.seen >= PROBE_PACKETS) probe.done = true;
+    // Stored for every packet inspected: a store first made when a flow reached PROBE_PACKETS, after V8
+    // compiled the probe (without type feedback for it), deoptimized the probe and the engine's packet path.
+    probe.done = probe.done || (!kind && probe.seen >= PROBE_PACKETS);
   }
 
   /** AnyDesk by its certificate or relay name; Blast/PCoIP by TLS on their port. */

@@ -289,6 +289,18 @@ export class CaptureParser {
 
   // ------------------------------------------------------------- classic pcap
 
+  /**
+   * Read the records lying wholly in chunk from `start`, in place; returns the offset after the last.
+   * Its own function: V8 compiles this loop (on-stack, during the first chunk) without the rest of
+   * drainPcap, whose chunk-end path has not run yet then and would deoptimize the compiled reader.
+   */
+  private pcapRecordsIn(chunk: Uint8Array, start: number): number {
+    const dv = this.useBuffer(chunk);
+    let p = start;
+    for (let n = this.pcapRecord(chunk, dv, p, chunk.length); n > 0; n = this.pcapRecord(chunk, dv, p, chunk.length)) p += n;
+    return p;
+  }
+
   private drainPcap(): void {
     const list = this.list;
     if (!this.headerDone) {
@@ -317,11 +329,8 @@ export class CaptureParser {
     }
     while (list.length >= PCAP_RECORD_HEADER_LEN) {
       // Records wholly inside the head chunk are read in place and consumed at once.
-      const chunk = list.head;
       const start = list.headOffset;
-      const dv = this.useBuffer(chunk);
-      let p = start;
-      for (let n = this.pcapRecord(chunk, dv, p, chunk.length); n > 0; n = this.pcapRecord(chunk, dv, p, chunk.length)) p += n;
+      const p = this.pcapRecordsIn(list.head, start);
       if (this.isStopped) return;
       if (p > start) {
         list.consume(p - start);

@@ -27,7 +27,7 @@ import { parseStun, StunMessage, ChannelData, parseChannelData } from '../../dec
 import { isDtlsVersion } from '../../decode/dtls.js';
 import { IPPROTO_UDP } from '../../decode/view.js';
 import { plausiblePayloadType } from './codecs.js';
-import { RtpStream, type StreamTable } from './rtp-stream.js';
+import { OFFER_ACCEPTED, RtpStream, type StreamTable } from './rtp-stream.js';
 import { analyseRow, D_LAST_TS, ROW_F64, RtpPacket, StreamColumns } from './stream-row.js';
 import { StunTransactions } from './stun-rtt.js';
 import { buildCalls, type MediaFlow } from './calls.js';
@@ -300,31 +300,40 @@ export class MediaAnalyzer implements Analyzer {
     pkt.marker = b1 >= 0x80;
     pkt.ipBytes = ctx.view.ipTotalLen;
     pkt.frame = ctx.frame;
-    const row = dir === 0 ? (fm.ssrc0 === ssrcBits ? fm.row0 : -1) : fm.ssrc1 === ssrcBits ? fm.row1 : -1;
+    let row = dir === 0 ? (fm.ssrc0 === ssrcBits ? fm.row0 : -1) : fm.ssrc1 === ssrcBits ? fm.row1 : -1;
     // G.711 payload still sampled for the cleartext heuristic goes through the stream object.
-    if (row >= 0 && ((pt !== 0 && pt !== 8) || (this.cols.i32[row * ROW_I32 + I_STREAM] & SAMPLING) === 0)) {
+    if (row < 0 || ((pt === 0 || pt === 8) && (this.cols.i32[row * ROW_I32 + I_STREAM] & SAMPLING) !== 0)) {
+      parseRtp(buf, off, end, this.rtp); // accepted: the same checks as rtpPayloadOffset()
+      row = this.onRtpObject(fm, dir, ssrcBits, buf);
+    }
+    // One call site for both paths: the first packets of every stream take the object path, and a
+    // call first made later (no type feedback when V8 compiled onRtp) deoptimized onRtp and onUdp.
+    if (row >= 0) {
       analyseRow(this.cols, row, pkt);
       fm.touchRow(row, pkt);
-    } else {
-      parseRtp(buf, off, end, this.rtp); // accepted: the same checks as rtpPayloadOffset()
-      this.onRtpObject(fm, dir, ssrcBits, buf);
     }
   }
 
-  /** The packet in this.rtp / this.pkt through the stream objects: a new SSRC, a candidate, a stream buffering or sampling. */
-  private onRtpObject(fm: FlowMedia, dir: 0 | 1, ssrcBits: number, buf: Uint8Array): void {
+  /**
+   * The packet in this.rtp / this.pkt through the stream objects: a new SSRC, a candidate, a stream
+   * buffering or sampling. Returns the row the packet is to be analysed on (-1: buffered, or nothing to do).
+   */
+  private onRtpObject(fm: FlowMedia, dir: 0 | 1, ssrcBits: number, buf: Uint8Array): number {
     const h = this.rtp;
     const pkt = this.pkt;
     let s = fm.findStream(dir, ssrcBits);
     if (s === null) {
-      if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return;
+      if (fm.failedCandidates >= MAX_FAILED_CANDIDATES) return -1;
       s = this.newCandidate(fm, dir, h.ssrc);
     }
     s.samplePayload(buf, h.payloadOff, h.payloadLen, pkt.pt);
     const wasAccepted = s.accepted;
-    if (s.offer(pkt)) this.onAccepted(fm, s);
-    if (wasAccepted || s.accepted) fm.touch(pkt.ts);
+    const offered = s.offer(pkt);
+    if (offered === OFFER_ACCEPTED) this.onAccepted(fm, s);
     fm.cache(dir, s);
+    if (offered >= 0) return offered;
+    if (wasAccepted || s.accepted) fm.touch(pkt.ts);
+    return -1;
   }
 
   private newCandidate(fm: FlowMedia, dir: 0 | 1, ssrc: number): RtpStream {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RtpStream } from './rtp-stream.js';
-import { RtpPacket, StreamColumns } from './stream-row.js';
+import { analyseRow, RtpPacket, StreamColumns } from './stream-row.js';
 
 const ENDS = { srcIp: '10.0.0.5', srcPort: 40000, dstIp: '168.86.128.10', dstPort: 20000, flowUid: 'F1' };
 
@@ -47,7 +47,7 @@ function arrivals(seed: number, count: number): number[] {
   return out;
 }
 
-function feed(stream: RtpStream, seqs: number[]): void {
+function feed(stream: RtpStream, cols: StreamColumns<RtpStream>, seqs: number[]): void {
   const pkt = new RtpPacket();
   seqs.forEach((seq, i) => {
     pkt.ts = 1000 + i * 0.02;
@@ -57,7 +57,9 @@ function feed(stream: RtpStream, seqs: number[]): void {
     pkt.marker = false;
     pkt.ipBytes = 200;
     pkt.frame = i + 1;
-    stream.offer(pkt);
+    // As the media analyzer does: a row returned is the packet's to analyse.
+    const row = stream.offer(pkt);
+    if (row >= 0) analyseRow(cols, row, pkt);
   });
   stream.finish();
 }
@@ -66,8 +68,9 @@ describe('RtpStream duplicate window', () => {
   it('counts duplicates and out-of-order packets as the plain 64-slot table does', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const seqs = arrivals(seed, 4000);
-      const stream = new RtpStream(new StreamColumns<RtpStream>(), 0xabcdef01, 0, ENDS, 600);
-      feed(stream, seqs);
+      const cols = new StreamColumns<RtpStream>();
+      const stream = new RtpStream(cols, 0xabcdef01, 0, ENDS, 600);
+      feed(stream, cols, seqs);
       // Sequence numbers here never step back 2^15, so the extended number is seq + 65536.
       expect({ duplicates: stream.duplicates, outOfOrder: stream.outOfOrder }).toEqual(referenceCounts(seqs.map((s) => s + 65536)));
       expect(stream.totalNr).toBe(seqs.length);
@@ -81,8 +84,9 @@ describe('RtpStream duplicate window', () => {
       [...run, 1105, 1099 - 63], // a gap, then the same
       [...run, 1010, 1099 - 64], // one further back: no longer in the window
     ]) {
-      const stream = new RtpStream(new StreamColumns<RtpStream>(), 1, 0, ENDS, 600);
-      feed(stream, seqs);
+      const cols = new StreamColumns<RtpStream>();
+      const stream = new RtpStream(cols, 1, 0, ENDS, 600);
+      feed(stream, cols, seqs);
       expect({ duplicates: stream.duplicates, outOfOrder: stream.outOfOrder }).toEqual(referenceCounts(seqs.map((s) => s + 65536)));
     }
     expect(referenceCounts([...run, 1010, 1099 - 63].map((seq) => seq + 65536))).toEqual({ duplicates: 1, outOfOrder: 1 });

@@ -57,6 +57,10 @@ import {
 
 /** Consecutive sequence numbers (seq + 1) needed before a candidate becomes a stream. */
 export const MIN_RUN = 3;
+/** RtpStream.offer(): the packet was buffered (and may have been replayed with the buffer). */
+export const OFFER_BUFFERED = -1;
+/** RtpStream.offer(): this packet made the stream accepted (it was buffered). */
+export const OFFER_ACCEPTED = -2;
 /** Packets kept before acceptance / clock inference. */
 const PENDING = 16;
 // Fields of one buffered packet, strided in `pending` (pt and marker share a slot: pt | marker << 7).
@@ -87,6 +91,10 @@ function median(xs: number[]): number {
   const m = xs.length >> 1;
   return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
 }
+
+/** Where samplePayload() clears a candidate's SAMPLING bit (it has no row yet; accept() sets the bit). */
+const candidateWord = new Int32Array(1);
+const NOT_SAMPLING = ~SAMPLING;
 
 /** The record buffered packets are replayed through. */
 const replayed = new RtpPacket();
@@ -134,7 +142,7 @@ export class RtpStream implements RowOwner {
 
   // ---- cleartext heuristic (G.711 only) ----
   private histogram: Uint16Array | null = null;
-  /** Shannon entropy (bits/byte) of the sampled G.711 payload, when measured. */
+  /** Shannon entropy (bits/byte) of the sampled G.711 payload, when measured (by finish()). */
   payloadEntropy: number | null = null;
 
   // ---- the remote side's view from RTCP report blocks ----
@@ -221,20 +229,18 @@ export class RtpStream implements RowOwner {
   /**
    * Feed one RTP packet header. Before acceptance the packet is buffered; the
    * stream is accepted after MIN_RUN consecutive sequence numbers and the
-   * buffer is replayed. Returns true when this call accepted the stream.
+   * buffer is replayed. Returns the row the caller is to analyse the packet on
+   * (analyseRow) once nothing is buffered, OFFER_ACCEPTED when this call
+   * accepted the stream, else OFFER_BUFFERED.
    */
-  offer(pkt: RtpPacket): boolean {
+  offer(pkt: RtpPacket): number {
     const p = this.pending;
-    if (p === null) {
-      analyseRow(this.c, this.row, pkt);
-      return false;
-    }
+    if (p === null) return this.row;
     if (this.pendingCount === PENDING) {
       if (this.accepted) {
         this.inferClock();
         this.replay();
-        analyseRow(this.c, this.row, pkt);
-        return false;
+        return this.row;
       }
       this.dropOldest();
     }
@@ -249,16 +255,16 @@ export class RtpStream implements RowOwner {
     p[at + P_BYTES] = pkt.ipBytes;
     p[at + P_FRAME] = pkt.frame;
     if (!this.accepted) {
-      if (this.run < MIN_RUN) return false;
+      if (this.run < MIN_RUN) return OFFER_BUFFERED;
       this.accept(p[P_PT_MARKER] & 0x7f);
       if (!isDynamic(this.pt)) this.replay();
-      return true;
+      return OFFER_ACCEPTED;
     }
     if (pkt.ts - p[P_TS] >= INFER_SPAN_S) {
       this.inferClock();
       this.replay();
     }
-    return false;
+    return OFFER_BUFFERED;
   }
 
   private accept(pt: number): void {
@@ -290,10 +296,13 @@ export class RtpStream implements RowOwner {
     const end = Math.min(off + len, off + ENTROPY_SAMPLE - this.sampled);
     for (let i = off; i < end; i++) this.histogram[buf[i]]++;
     this.sampled += end - off;
-    if (this.sampled >= ENTROPY_SAMPLE) {
-      this.closeEntropy();
-      if (this.row >= 0) this.c.i32[this.row * ROW_I32 + I_STREAM] &= ~SAMPLING;
-    }
+    // Sampled enough: an accepted stream's packets go straight to its row from now on. The same store
+    // for every sampled packet, a candidate's (no row yet) into a scratch word, and the entropy at
+    // finish(): code first run once a stream is accepted or has its sample, which is after V8 compiled
+    // this (the first packets of every stream are candidates'), deoptimized the media analyzer's RTP path.
+    const hasRow = this.row >= 0;
+    const words = hasRow ? this.c.i32 : candidateWord;
+    words[hasRow ? this.row * ROW_I32 + I_STREAM : 0] &= this.sampled >= ENTROPY_SAMPLE ? NOT_SAMPLING : -1;
   }
 
   private closeEntropy(): void {

@@ -266,8 +266,12 @@ export class Classifier {
           return true;
         }
       }
-    const dnsPort =
-      (flow.proto === UDP || flow.proto === TCP) && (flow.serverPort === DNS_PORT || flow.clientPort === DNS_PORT);
+    // Every operand looked at for every flow: a DNS flow's client port, and a TCP flow's protocol, were
+    // first compared at the flush (where TLS flows end), and deoptimized the classifier.
+    const proto = flow.proto;
+    const udpOrTcp = Math.min(proto ^ UDP, proto ^ TCP) === 0;
+    const onDnsPort = Math.min(flow.serverPort ^ DNS_PORT, flow.clientPort ^ DNS_PORT) === 0;
+    const dnsPort = udpOrTcp && onDnsPort;
     const dnsTag = flow.dnsPayload;
     if (!dnsTag && !dnsPort) return false;
     flow.cls = 'dns';

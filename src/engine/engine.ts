@@ -117,7 +117,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const reportFlows = new ReportFlowStore();
   let flowsOmitted = 0;
   let flowsTotal = 0;
-  const byClass: Record<string, number> = {};
+  // A Map, not an object: a keyed store of a class name first seen late (TLS flows end at the flush)
+  // deoptimized endFlow, compiled with the names seen until then.
+  const byClass = new Map<string, number>();
 
   // pcapng name-resolution records: what the capturing host had resolved, used when DNS saw nothing.
   const nrb = new NameMap({ maxEntries: 10_000 });
@@ -147,11 +149,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     collector.onFlowEnd(flow);
     flowsTotal++;
     const cls = flow.cls ?? 'other';
-    byClass[cls] = (byClass[cls] ?? 0) + 1;
-    // Keep every non-"other" flow up to twice the cap, plain ones up to the cap.
-    if (reportFlows.length < maxReportFlows || (cls !== 'other' && reportFlows.length < 2 * maxReportFlows)) {
-      reportFlows.add(flow);
-    } else flowsOmitted++;
+    byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
+    // Keep every non-"other" flow up to twice the cap, plain ones up to the cap. Both tests made for
+    // every flow: the second, first made once the report held the cap, deoptimized endFlow.
+    const kept = reportFlows.length < (cls !== 'other' ? 2 * maxReportFlows : maxReportFlows);
+    if (kept) reportFlows.add(flow);
+    flowsOmitted += kept ? 0 : 1;
     flow.release?.();
   };
 
@@ -341,7 +344,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     calls,
     findings,
     verdict,
-    summary: { flowsByClass: byClass, flowsTotal, flowsOmitted },
+    summary: { flowsByClass: Object.fromEntries(byClass), flowsTotal, flowsOmitted },
     checklist,
     policy: { name: `${policy.name} ${policy.version}`, edge, internal: internalCidrs, limits: policy.limits },
   };

@@ -587,12 +587,19 @@ export class FlowTable {
 
   private lruRemove(slot: number, cls: number): void {
     const l = this.links;
+    const heads = this.lruHead;
+    const tails = this.lruTail;
     const prev = l[2 * slot];
     const next = l[2 * slot + 1];
-    if (prev !== 0) l[2 * prev - 1] = next;
-    else this.lruHead[cls] = next;
-    if (next !== 0) l[2 * (next - 1)] = prev;
-    else this.lruTail[cls] = prev;
+    const first = prev === 0;
+    const last = next === 0;
+    const prevNextAt = 2 * prev - 1;
+    const nextPrevAt = 2 * (next - 1);
+    // The same loads, arithmetic and stores for a flow at either end of its list or between (values
+    // are selected, not code): removing the last flow happens first when flows end, after V8 compiled
+    // this into the per-packet touch, and a branch taken only then deoptimized it and the flow-end path.
+    (first ? heads : l)[first ? cls : prevNextAt] = next;
+    (last ? tails : l)[last ? cls : nextPrevAt] = prev;
   }
 
   /** Move a flow to the most recently active end of its list. */
@@ -609,13 +616,23 @@ export class FlowTable {
     const u = this.cols.i32;
     const b = slot * U_WORDS;
     this.lruRemove(slot, this.classOf(slot));
+    // Unlink it from its bucket's chain. One walk for every flow, whose first step is made even when
+    // the flow heads the bucket, and whose link is written the same way either way (values are
+    // selected, not code): buckets hold one flow when V8 compiles this, and a branch first taken at a
+    // collision deoptimized end and the flow-end code it inlines.
     const h = u[b + U_KEY] & this.headMask;
-    if (this.heads[h] === slot + 1) this.heads[h] = u[b + U_CHAIN];
-    else {
-      let prev = this.heads[h];
-      while (prev !== 0 && u[(prev - 1) * U_WORDS + U_CHAIN] !== slot + 1) prev = u[(prev - 1) * U_WORDS + U_CHAIN];
-      if (prev !== 0) u[(prev - 1) * U_WORDS + U_CHAIN] = u[b + U_CHAIN];
-    }
+    const heads = this.heads;
+    let before = 0; // the flow before it in the chain (slot + 1; 0: it heads the bucket)
+    let at = 0;
+    let after = heads[h];
+    do {
+      before = at;
+      at = after;
+      after = u[(at - 1) * U_WORDS + U_CHAIN];
+    } while (at > 0 && at !== slot + 1);
+    const headed = before === 0;
+    const linkAt = (before - 1) * U_WORDS + U_CHAIN;
+    if (at === slot + 1) (headed ? heads : u)[headed ? h : linkAt] = after;
     this.records[slot] = undefined;
     this.live--;
     this.onEnd(flow);

@@ -301,8 +301,10 @@ export class RtpStream implements RowOwner {
     // finish(): code first run once a stream is accepted or has its sample, which is after V8 compiled
     // this (the first packets of every stream are candidates'), deoptimized the media analyzer's RTP path.
     const hasRow = this.row >= 0;
-    const words = hasRow ? this.c.i32 : candidateWord;
-    words[hasRow ? this.row * ROW_I32 + I_STREAM : 0] &= this.sampled >= ENTROPY_SAMPLE ? NOT_SAMPLING : -1;
+    const rowWords = this.c.i32;
+    const rowAt = this.row * ROW_I32 + I_STREAM;
+    const words = hasRow ? rowWords : candidateWord;
+    words[hasRow ? rowAt : 0] &= this.sampled >= ENTROPY_SAMPLE ? NOT_SAMPLING : -1;
   }
 
   private closeEntropy(): void {

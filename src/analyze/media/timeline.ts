@@ -44,16 +44,28 @@ export interface TimelinePoint {
   kbps: number;
 }
 
+/**
+ * An empty array whose elements are doubles. A plain [] holds small integers until a double is
+ * stored, then changes shape: timelines in both shapes made the code reading them polymorphic,
+ * and the first of the second shape deoptimized it (Timeline.addElsewhere, loadLast).
+ */
+function doubleArray(): number[] {
+  const a = [0.5];
+  a.pop();
+  return a;
+}
+
 export class Timeline {
   private width = 1;
   /** Index of the last bucket; -1 before the first packet (its row bounds are then empty). */
   private last = -1;
   private readonly packets: number[] = [];
-  private readonly bytes: number[] = [];
+  /** Doubles from the start, as the last bucket's bytes come back from the row's Float64Array: see doubleArray. */
+  private readonly bytes: number[] = doubleArray();
   /** Highest extended sequence number at the end of each bucket. */
   private readonly highest: number[] = [];
   /** Jitter (µs) at the end of each bucket (NO_JITTER = none); the last bucket's entries are stale until flushLast(). */
-  private readonly jitter: number[] = [];
+  private readonly jitter: number[] = doubleArray(); // as bytes: the last bucket's comes back from the row
 
   constructor(
     /** Columns and row holding the last bucket's counts (the stream's row). */

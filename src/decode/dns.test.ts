@@ -109,6 +109,30 @@ describe('parseDns', () => {
       expect(msg.qname).toBe(expected);
       parseDns(b, 0, b.length, msg, true);
       expect(msg.qname).toBe(expected.toLowerCase());
+      // The same name split by a pointer after its first k labels (the rest after the question), and by two.
+      const k = Math.floor(rand() * labels.length);
+      const wire = (ls: Uint8Array[]) => ls.flatMap((l) => [l.length, ...l]);
+      const rest = 12 + wire(labels.slice(0, k)).length + 2 + 4;
+      const split = Uint8Array.from([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...wire(labels.slice(0, k)), 0xc0 | (rest >> 8), rest & 0xff, 0, 1, 0, 1, ...wire(labels.slice(k)), 0]);
+      parseDns(split, 0, split.length, msg);
+      expect(msg.qname).toBe(expected);
+      parseDns(split, 0, split.length, msg, true);
+      expect(msg.qname).toBe(expected.toLowerCase());
+      const tail = rest + wire(labels.slice(k, k + 1)).length + 2;
+      const twice = Uint8Array.from([...split.subarray(0, rest), ...wire(labels.slice(k, k + 1)), 0xc0 | (tail >> 8), tail & 0xff, ...wire(labels.slice(k + 1)), 0]);
+      parseDns(twice, 0, twice.length, msg, true);
+      expect(msg.qname).toBe(expected.toLowerCase());
+    }
+  });
+
+  it('gives the same name for the same labels in any case when folding, and keeps the case otherwise', () => {
+    const query = (name: string) => dnsMessage({ id: 1, qname: name });
+    for (const name of ['WWW.Example.COM', 'www.example.com', 'www.EXAMPLE.com']) {
+      const b = query(name);
+      parseDns(b, 0, b.length, msg, true);
+      expect(msg.qname).toBe('www.example.com');
+      parseDns(b, 0, b.length, msg);
+      expect(msg.qname).toBe(name);
     }
   });
 

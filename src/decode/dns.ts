@@ -7,8 +7,8 @@
  * sets `truncated`. Name compression is followed with a jump limit, so a
  * pointer loop (or a crafted deep chain) stops with `error = 'bad-pointer'`.
  * Names are wire bytes escaped as wireName() does (non-printable bytes →
- * \xNN), built in a scratch buffer and interned (bounded table), so a name
- * seen before costs no allocation; with `foldCase` they come lower case.
+ * \xNN), interned by their wire labels (bounded tables), so a name seen
+ * before costs no allocation; with `foldCase` they come lower case.
  * Answers are kept in reused columns, A addresses as numbers: answers()
  * builds objects (and address text) only for a caller that keeps them.
  */
@@ -143,7 +143,7 @@ export class DnsMessage {
 
 /** Result of readName(): the name text (valid after a non-negative return). */
 let nameText = '';
-/** The escaped name being read: at most MAX_DNS_NAME characters, then one more label of up to 63 bytes × 4. */
+/** A name's text being made: at most MAX_DNS_NAME characters, then one more label of up to 63 bytes × 4. */
 const nameBytes = new Uint8Array(MAX_DNS_NAME + 1 + 63 * 4);
 const HEX = '0123456789abcdef';
 
@@ -152,7 +152,49 @@ function asciiText(b: Uint8Array, off: number, len: number): string {
   return String.fromCharCode.apply(null, b.subarray(off, off + len) as unknown as number[]);
 }
 
-const names = new WireInterner(asciiText, 4096);
+/**
+ * Names are interned by their labels in wire form (length byte, bytes; no
+ * pointers), so a name seen before is found by hashing and comparing the bytes
+ * where they lie, with no copy and no escaping. The text is made only for
+ * labels not held: a function of the bytes (and of the case folding, hence two
+ * tables).
+ */
+const foldedNames = new WireInterner(foldedNameText, 4096);
+const exactNames = new WireInterner(exactNameText, 4096);
+
+function foldedNameText(b: Uint8Array, off: number, len: number): string {
+  return labelsText(b, off, len, 0x20);
+}
+
+function exactNameText(b: Uint8Array, off: number, len: number): string {
+  return labelsText(b, off, len, 0);
+}
+
+/** The text of the wire-form labels in b[off, off + len): escaped, joined by dots, cut at MAX_DNS_NAME. */
+function labelsText(b: Uint8Array, off: number, len: number, caseBit: number): string {
+  let n = 0;
+  for (let i = off, end = off + len; i < end && n < MAX_DNS_NAME; i += 1 + b[i]) n = appendLabel(b, i + 1, b[i], n, caseBit);
+  return asciiText(nameBytes, 0, Math.min(n, MAX_DNS_NAME));
+}
+
+/**
+ * Wire-form labels of a name split by compression pointers, gathered here.
+ * Labels starting past NAME_KEY_BYTES are left out: the text ends before them.
+ */
+const NAME_KEY_BYTES = MAX_DNS_NAME + 2;
+const keyBytes = new Uint8Array(NAME_KEY_BYTES + 64);
+let keyLen = 0;
+
+/** Append the (checked) labels in buf[from, to) to keyBytes, while they can still be part of the text. */
+function gatherLabels(buf: Uint8Array, from: number, to: number): void {
+  // Each label adds at least as many characters to the text as bytes, less one: one starting
+  // at NAME_KEY_BYTES or later starts past MAX_DNS_NAME characters, where labelsText stops.
+  for (let i = from; i < to && keyLen < NAME_KEY_BYTES; ) {
+    for (let j = i, labelEnd = i + 1 + buf[i]; j < labelEnd; j++) keyBytes[keyLen++] = buf[j];
+    i += 1 + buf[i];
+  }
+}
+
 /** Why readName() failed: truncated input or a malformed name. */
 let nameFailure: 'truncated' | DnsError = 'truncated';
 
@@ -163,11 +205,14 @@ let nameFailure: 'truncated' | DnsError = 'truncated';
  * (see nameFailure).
  */
 function readName(buf: Uint8Array, msg: number, off: number, end: number, foldCase: boolean): number {
-  let n = 0;
   let pos = off;
   let next = -1;
   let jumps = 0;
   let labels = 0;
+  /** Start of the labels read since the last pointer: buf[run, pos). */
+  let run = off;
+  /** Labels before a pointer were gathered into keyBytes (else the name's labels are buf[run, pos)). */
+  let gathered = false;
   for (;;) {
     if (pos >= end) {
       nameFailure = 'truncated';
@@ -191,7 +236,12 @@ function readName(buf: Uint8Array, msg: number, off: number, end: number, foldCa
         nameFailure = target >= end && jumps <= MAX_POINTER_JUMPS ? 'truncated' : 'bad-pointer';
         return -1;
       }
-      pos = target;
+      if (pos > run) {
+        if (!gathered) keyLen = 0;
+        gathered = true;
+        gatherLabels(buf, run, pos);
+      }
+      pos = run = target;
       continue;
     }
     if (kind !== 0 || ++labels > MAX_LABELS) {
@@ -202,20 +252,27 @@ function readName(buf: Uint8Array, msg: number, off: number, end: number, foldCa
       nameFailure = 'truncated';
       return -1;
     }
-    if (n < MAX_DNS_NAME) n = appendLabel(buf, pos + 1, len, n, foldCase);
     pos += 1 + len;
   }
-  nameText = names.get(nameBytes, 0, Math.min(n, MAX_DNS_NAME));
+  const names = foldCase ? foldedNames : exactNames;
+  if (gathered) {
+    gatherLabels(buf, run, pos);
+    nameText = names.get(keyBytes, 0, keyLen);
+  } else nameText = names.get(buf, run, pos - run);
   return next;
 }
 
-/** Append a label (after a dot unless first) to nameBytes at n, escaped as wireName() does; returns the new length. */
-function appendLabel(buf: Uint8Array, off: number, len: number, n: number, foldCase: boolean): number {
+/**
+ * Append a label (after a dot unless first) to nameBytes at n, escaped as
+ * wireName() does, upper-case letters OR-ed with caseBit (0x20 lowers them);
+ * returns the new length.
+ */
+function appendLabel(buf: Uint8Array, off: number, len: number, n: number, caseBit: number): number {
   const out = nameBytes;
   if (n > 0) out[n++] = 0x2e;
   for (let i = off, end = off + len; i < end; i++) {
     const b = buf[i];
-    if (b >= 0x21 && b < 0x7f && b !== 0x5c) out[n++] = foldCase && b >= 0x41 && b <= 0x5a ? b + 32 : b;
+    if (b >= 0x21 && b < 0x7f && b !== 0x5c) out[n++] = b >= 0x41 && b <= 0x5a ? b | caseBit : b;
     else {
       out[n++] = 0x5c; // \xNN
       out[n++] = 0x78;

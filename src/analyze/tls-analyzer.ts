@@ -140,7 +140,9 @@ export class TlsAnalyzer implements Analyzer, TlsHandshakeHandler {
     const flow = ctx.flow;
     if (flow === null) return;
     const st = flow.tlsState;
-    if (st === DONE) return;
+    // typeof, not `=== DONE` (DONE is the slot's only symbol): with numbers and objects in the slot
+    // too, V8 compiled that comparison as a call to its generic StrictEqual, per packet.
+    if (typeof st === 'symbol') return;
     const view = ctx.view;
     if (st === undefined && view.proto === IPPROTO_UDP && !mayStartDtls(view.buf[view.payloadOff])) return;
     this.onFlowPacket(ctx, flow);

@@ -490,7 +490,9 @@ export class TunnelAnalyzer implements Analyzer {
       this.outerFlow = flow;
       if (ctx.view.mplsCount > 0) this.noteMpls(ctx);
     } else this.noteInner(flow);
-    if (flow !== null && flow.tunnelProbe !== PROBED) this.probe(ctx, flow);
+    // typeof, not `!== PROBED`: the slot also holds numbers and objects, and V8 compiled that comparison
+    // of mixed kinds as a call to its generic StrictEqual, per packet; PROBED is the slot's only symbol.
+    if (flow !== null && typeof flow.tunnelProbe !== 'symbol') this.probe(ctx, flow);
   }
 
   /** A flow inside a tunnel: remember the tunnel's flow. */

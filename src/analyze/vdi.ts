@@ -143,7 +143,8 @@ export class VdiAnalyzer implements Analyzer {
    */
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
-    if (flow !== null && flow.vdiProbe !== PROBED) this.probe(ctx, flow);
+    // typeof, not `!== PROBED` (PROBED is the slot's only symbol): see TunnelAnalyzer.onPacket.
+    if (flow !== null && typeof flow.vdiProbe !== 'symbol') this.probe(ctx, flow);
   }
 
   private probe(ctx: PacketContext, flow: Flow): void {

@@ -30,6 +30,7 @@ import {
   IPPROTO_UDP,
   type PacketView,
 } from '../decode/view.js';
+import { NameMatch } from './name-match.js';
 
 export const IPPROTO_L2TP = 115;
 
@@ -465,6 +466,8 @@ export class TunnelAnalyzer implements Analyzer {
   private readonly scratch = loadCounts({} as Probe, 0);
   /** Inner flow → uid of the tunnel flow it came out of. */
   private readonly innerOf = new Map<Flow, string>();
+  /** DERP_SNI, tested for every packet of a TLS flow still probed (names repeat: the last answer is kept). */
+  private readonly derpSni = new NameMatch(DERP_SNI);
   private readonly byTunnelUid = new Map<string, TunnelDetection>();
   private readonly list: TunnelDetection[] = [];
   private omitted = 0;
@@ -652,7 +655,7 @@ export class TunnelAnalyzer implements Analyzer {
   /** Tailscale DERP relays: TLS to derp*.tailscale.com (the SNI comes from the TLS analyzer). */
   private checkDerp(ctx: PacketContext, flow: Flow, probe: Probe): void {
     const sni = flow.tls?.sni;
-    if (sni && DERP_SNI.test(sni)) this.detect(probe, flow, ctx, 'tailscale', 'TLS to a Tailscale DERP relay (derp*.tailscale.com)');
+    if (sni && this.derpSni.test(sni)) this.detect(probe, flow, ctx, 'tailscale', 'TLS to a Tailscale DERP relay (derp*.tailscale.com)');
   }
 
   private openVpn(ctx: PacketContext, flow: Flow, probe: Probe, off: number, len: number, tcp = false): void {

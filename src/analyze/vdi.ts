@@ -15,6 +15,7 @@ import type { Analyzer, PacketContext } from '../engine/analyzer.js';
 import type { Flow } from '../flow/flow.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../decode/view.js';
 import type { Endpoint } from '../report/schema.js';
+import { NameMatch } from './name-match.js';
 
 export type VdiKind = 'rdp' | 'citrix' | 'blast' | 'pcoip' | 'anydesk' | 'teamviewer' | 'nomachine' | 'vnc';
 
@@ -135,6 +136,9 @@ export class VdiAnalyzer implements Analyzer {
   /** The probe of a flow held as a count, for the length of one packet. */
   private readonly scratch = loadSeen({} as Probe, 0);
   private readonly list: VdiDetection[] = [];
+  /** The AnyDesk tests, tested for every packet of a TLS flow still probed (names repeat: the last answer is kept). */
+  private readonly anydeskCert = new NameMatch(ANYDESK_CERT);
+  private readonly anydeskName = new NameMatch(ANYDESK_NAME);
   private omitted = 0;
 
   /**
@@ -180,9 +184,11 @@ export class VdiAnalyzer implements Analyzer {
   /** AnyDesk by its certificate or relay name; Blast/PCoIP by TLS on their port. */
   private checkTls(ctx: PacketContext, flow: Flow, probe: Probe): boolean {
     const tls = flow.tls!;
-    if (ANYDESK_CERT.test(tls.certSubject ?? '') || ANYDESK_CERT.test(tls.certIssuer ?? '')) return this.detect(ctx, flow, probe, 'anydesk', 'TLS certificate issued to "AnyDesk Client"', 'payload');
+    const subject = tls.certSubject;
+    const issuer = tls.certIssuer;
+    if ((subject && this.anydeskCert.test(subject)) || (issuer && this.anydeskCert.test(issuer))) return this.detect(ctx, flow, probe, 'anydesk', 'TLS certificate issued to "AnyDesk Client"', 'payload');
     const name = tls.sni ?? flow.dnsName;
-    if (name && ANYDESK_NAME.test(name)) return this.detect(ctx, flow, probe, 'anydesk', 'TLS to an AnyDesk relay (*.anydesk.com)', 'payload');
+    if (name && this.anydeskName.test(name)) return this.detect(ctx, flow, probe, 'anydesk', 'TLS to an AnyDesk relay (*.anydesk.com)', 'payload');
     return false;
   }
 

@@ -160,7 +160,10 @@ async function readFile(read: ReadAt, ahead: number, total: number, parser: Capt
       }
       issue();
       opts.onProgress?.(Math.min(at + got, total), total);
-      parser.push(buffer.subarray(0, got));
+      // The buffer itself when full, not a new view of it: the packet views store it per packet, and
+      // a view made per chunk is always in the young generation, so every one of those stores took
+      // the garbage collector's slow write barrier (the reused buffers are old after two scavenges).
+      parser.push(got === buffer.length ? buffer : buffer.subarray(0, got));
       if (parser.stopped || opts.signal?.aborted) return true;
     }
   } finally {

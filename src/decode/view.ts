@@ -168,10 +168,9 @@ export class PacketView {
   truncated = false;
 
   reset(buf: Uint8Array, linkType: number, end = buf.length): void {
-    // Stored for every packet, though packets come from a few reused read buffers: a store only when
-    // the buffer changes (skipping a GC write barrier) would first run thousands of packets in, with the
-    // next chunk, and deoptimize the compiled per-packet path.
-    this.buf = buf;
+    // Stored only when the buffer changes (a reader's next chunk): the store of a pointer goes through the
+    // garbage collector's write barrier, whose slow path it took for every packet.
+    if (this.buf !== buf) this.buf = buf;
     this.end = end;
     this.linkType = linkType;
     this.etherType = 0;

@@ -94,28 +94,34 @@ export function walkExtensions(buf: Uint8Array, off: number, end: number, proto:
   ext.proto = proto;
 }
 
+/** buf is view.buf (decodePacket and decodeAt reset the view with it), read through view.dv. */
 export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: number): number {
   view.ipOff = off;
   if (off + 20 > end) return fail(view, 'ip-truncated');
-  const vihl = buf[off];
+  // The first 12 bytes as three 32-bit words (signed: they stay small integers).
+  const dv = view.dv;
+  const w0 = dv.getInt32(off); // version/IHL, DSCP/ECN, total length
+  const w1 = dv.getInt32(off + 4); // identification, flags/fragment offset
+  const w2 = dv.getInt32(off + 8); // TTL, protocol, header checksum
+  const vihl = w0 >>> 24;
   if (vihl >> 4 !== 4) return fail(view, 'ip-bad-version');
   const hl = (vihl & 0x0f) * 4;
   if (hl < 20) return fail(view, 'ip-bad-header-length');
   if (off + hl > end) return fail(view, 'ip-truncated');
   view.ipHeaderLen = hl;
-  let total = (buf[off + 2] << 8) | buf[off + 3];
+  let total = w0 & 0xffff;
   // Total length 0 comes from TCP segmentation offload: trust the capture (as Wireshark does).
   if (total === 0) total = end - off;
   else if (total < hl) return fail(view, 'ip-bad-total-length');
   view.ipTotalLen = total;
   if (off + total > end) view.truncated = true;
-  view.ipId = (buf[off + 4] << 8) | buf[off + 5];
-  const offFlags = (buf[off + 6] << 8) | buf[off + 7];
+  view.ipId = w1 >>> 16;
+  const offFlags = w1 & 0xffff;
   view.dontFragment = (offFlags & 0x4000) !== 0;
   view.moreFragments = (offFlags & 0x2000) !== 0;
   view.fragOffset = (offFlags & 0x1fff) * 8;
   view.isFragment = view.moreFragments || view.fragOffset > 0;
-  view.ttl = buf[off + 8];
+  view.ttl = w2 >>> 24;
   // Set with the addresses, not before the checks: the flow table keys any packet with an IP version
   // by its addresses, and a header cut short has none (srcOff 0 would read the capture's own bytes).
   view.ipVersion = 4;
@@ -123,7 +129,7 @@ export function decodeIpv4(view: PacketView, buf: Uint8Array, off: number, end: 
   view.srcOff = off + 12;
   view.dstOff = off + 16;
   view.ip4HeaderDecoded = true;
-  const proto = buf[off + 9];
+  const proto = (w2 >>> 16) & 0xff;
   view.proto = proto;
   if (proto !== 51 /* IPPROTO_AH */ || view.fragOffset > 0) return off + hl;
   walkExtensions(buf, off + hl, ipEnd(view, end), proto, false);

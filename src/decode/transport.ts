@@ -12,11 +12,12 @@ const TCP_OPT_NOP = 1;
 const TCP_OPT_MSS = 2;
 
 /** Set ports when the first four bytes are there, even if the rest is cut (as Wireshark shows them). */
+/** Both ports as one 32-bit word of view.dv (buf is view.buf: see decodeIpv4). */
 function ports(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   if (off + 4 > end) return;
-  // Inline reads: an imported function is loaded and hole-checked at every call (Node 20).
-  view.srcPort = (buf[off] << 8) | buf[off + 1];
-  view.dstPort = (buf[off + 2] << 8) | buf[off + 3];
+  const w = view.dv.getInt32(off);
+  view.srcPort = w >>> 16;
+  view.dstPort = w & 0xffff;
 }
 
 /** Payload from `off`: captured up to `end`, on the wire up to the IP header's length. */
@@ -82,7 +83,7 @@ export function decodeUdp(view: PacketView, buf: Uint8Array, off: number, end: n
     fail(view, 'udp-truncated');
     return;
   }
-  const len = (buf[off + 4] << 8) | buf[off + 5];
+  const len = view.dv.getUint16(off + 4);
   view.udpLen = len;
   const ipPayloadLen = view.ipOff + view.ipTotalLen - off;
   if (view.isFragment) {

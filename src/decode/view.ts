@@ -67,6 +67,11 @@ export const MAX_MPLS = 8;
 export class PacketView {
   /** The buffer holding the packet (borrowed): the packet itself, or the reader's chunk it lies in. */
   buf: Uint8Array = new Uint8Array(0);
+  /**
+   * A DataView of buf, made when buf changes (per read chunk): the decoders read 16- and 32-bit header
+   * fields through it, one bounds check per field instead of one per byte.
+   */
+  dv: DataView = new DataView(this.buf.buffer);
   /** Capture time of the packet, seconds since the epoch: set by whoever hands the view on (decoding leaves it). */
   ts = 0;
   /** End of the packet's captured bytes in buf: nothing at or after it belongs to the packet. */
@@ -170,7 +175,7 @@ export class PacketView {
   reset(buf: Uint8Array, linkType: number, end = buf.length): void {
     // Stored only when the buffer changes (a reader's next chunk): the store of a pointer goes through the
     // garbage collector's write barrier, whose slow path it took for every packet.
-    if (this.buf !== buf) this.buf = buf;
+    if (this.buf !== buf) this.useBuffer(buf);
     this.end = end;
     this.linkType = linkType;
     this.etherType = 0;
@@ -211,6 +216,11 @@ export class PacketView {
     this.truncated = false;
   }
 
+  private useBuffer(buf: Uint8Array): void {
+    this.buf = buf;
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
   /** Most packets are TCP or UDP: these fields are cleared only after a packet that set them. */
   private resetIcmpAndTunnel(): void {
     this.icmpOrTunnel = false;
@@ -248,8 +258,12 @@ export class PacketView {
   }
 }
 
-/** Format 4 or 16 address bytes at `off` as text (allocates: use for output, not per packet). */
-const ipChars: number[] = [];
+/**
+ * Char-code lists for formatIp4, one per length of a dotted quad (7 to 15
+ * characters), each filled in place: a single list emptied with `length = 0`
+ * lost its backing store and grew it again push by push, for every address.
+ */
+const ipChars: number[][] = Array.from({ length: 16 }, (_, n) => Array.from({ length: n }, () => 0));
 
 /**
  * A dotted quad as formatIp4 writes it (four decimal parts 0–255 without
@@ -284,14 +298,19 @@ export function parseIp4(text: string): number {
  * tree of cons strings (~100 bytes more) in every flow and report that keeps it.
  */
 export function formatIp4(v: number): string {
-  const out = ipChars;
-  out.length = 0;
+  let len = 3; // the dots
   for (let shift = 24; shift >= 0; shift -= 8) {
     const b = (v >>> shift) & 0xff;
-    if (b >= 100) out.push(48 + ((b / 100) | 0));
-    if (b >= 10) out.push(48 + (((b / 10) | 0) % 10));
-    out.push(48 + (b % 10));
-    if (shift > 0) out.push(46);
+    len += b >= 100 ? 3 : b >= 10 ? 2 : 1;
+  }
+  const out = ipChars[len];
+  let k = 0;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const b = (v >>> shift) & 0xff;
+    if (b >= 100) out[k++] = 48 + ((b / 100) | 0);
+    if (b >= 10) out[k++] = 48 + (((b / 10) | 0) % 10);
+    out[k++] = 48 + (b % 10);
+    if (shift > 0) out[k++] = 46;
   }
   return String.fromCharCode.apply(null, out);
 }

@@ -39,6 +39,8 @@ const TOO_LARGE_SEQ_DELTA = 1048576;
 
 // History letters recorded once per direction; bit = index * 2 + direction.
 const LETTERS = 'SHADFRIQ';
+/** History letters per direction: the originator's upper case, the responder's lower case (no toLowerCase per letter). */
+const DIR_LETTERS: readonly (readonly string[])[] = [LETTERS.split(''), LETTERS.toLowerCase().split('')];
 const L_SYN = 0;
 const L_SYNACK = 1;
 const L_ACK = 2;
@@ -183,8 +185,7 @@ function letterOnce(flow: FlowRecord, u: Uint32Array, t: number, letter: number,
   const bit = 1 << (letter * 2 + dir);
   if (u[t + T_HISTORY_BITS] & bit) return;
   u[t + T_HISTORY_BITS] |= bit;
-  const ch = LETTERS[letter];
-  flow.history = withLetter(flow.history, dir === 0 ? ch : ch.toLowerCase());
+  flow.history = withLetter(flow.history, DIR_LETTERS[dir][letter]);
 }
 
 /** Histories made so far, each with its one-letter extensions: flows share the few distinct strings. */

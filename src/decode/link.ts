@@ -40,7 +40,7 @@ export function fail(view: PacketView, reason: MalformedReason): -1 {
 /** Ethernet II / 802.3 frame at `off`. */
 export function decodeEthernet(view: PacketView, buf: Uint8Array, off: number, end: number): number {
   if (off + 14 > end) return fail(view, 'link-truncated');
-  const type = (buf[off + 12] << 8) | buf[off + 13];
+  const type = view.dv.getUint16(off + 12); // buf is view.buf (decodePacket and decodeAt reset the view with it)
   // IP straight after the header (nearly every frame), with literals: Node 20 loads and hole-checks a module constant at every use.
   if (type === 0x0800 || type === 0x86dd) {
     view.etherType = type;

@@ -35,12 +35,14 @@ export function decodeTcp(view: PacketView, buf: Uint8Array, off: number, end: n
     fail(view, 'tcp-truncated');
     return;
   }
-  const hl = (buf[off + 12] >> 4) * 4;
-  // Read inline: a double returned from a call that V8 did not inline is boxed (allocates).
-  view.tcpSeq = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
-  view.tcpAck = ((buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]) >>> 0;
-  view.tcpFlags = buf[off + 13];
-  view.tcpWindow = (buf[off + 14] << 8) | buf[off + 15];
+  // Words of view.dv (buf is view.buf: see decodeIpv4); V8 compiles DataView reads inline.
+  const dv = view.dv;
+  view.tcpSeq = dv.getUint32(off + 4);
+  view.tcpAck = dv.getUint32(off + 8);
+  const w3 = dv.getInt32(off + 12); // data offset, flags, window
+  const hl = (w3 >>> 28) * 4;
+  view.tcpFlags = (w3 >>> 16) & 0xff;
+  view.tcpWindow = w3 & 0xffff;
   if (hl < 20 || off + hl > view.ipOff + view.ipTotalLen) {
     fail(view, 'tcp-bad-offset');
     return;

@@ -32,7 +32,7 @@ export async function runAnalyzers(path: string, analyzers: Analyzer[], beforeEn
   });
   const views = Array.from({ length: MAX_DEPTH + 1 }, () => new PacketView());
   let frame = 0;
-  const layer = (depth: number, pkt: RawPacket, ts: number): void => {
+  const layer = (depth: number, pkt: RawPacket, ts: number, outerFlow: PacketContext['flow'] = null): void => {
     const view = views[depth];
     view.ts = ts;
     const ctx: PacketContext = {
@@ -44,6 +44,7 @@ export async function runAnalyzers(path: string, analyzers: Analyzer[], beforeEn
       dir: 0,
       depth,
       weird: () => {},
+      outerFlow,
     };
     ctx.dir = table.dir;
     for (const a of analyzers) a.onPacket?.(ctx);
@@ -51,7 +52,7 @@ export async function runAnalyzers(path: string, analyzers: Analyzer[], beforeEn
       const inner = innerPacket(view);
       if (inner) {
         decodeAt(views[depth + 1], view.buf, inner.off, inner.end, inner.kind);
-        layer(depth + 1, pkt, ts);
+        layer(depth + 1, pkt, ts, depth === 0 ? ctx.flow : outerFlow);
       }
     }
   };

@@ -471,7 +471,6 @@ export class TunnelAnalyzer implements Analyzer {
   private readonly byTunnelUid = new Map<string, TunnelDetection>();
   private readonly list: TunnelDetection[] = [];
   private omitted = 0;
-  private outerFlow: Flow | null = null;
   private tunnelBytes = 0;
   private otherExternalBytes = 0;
   private readonly bypass: string[] = [];
@@ -489,18 +488,21 @@ export class TunnelAnalyzer implements Analyzer {
    */
   onPacket(ctx: PacketContext): void {
     const flow = ctx.flow;
-    if (ctx.depth === 0) {
-      this.outerFlow = flow;
-      if (ctx.view.mplsCount > 0) this.noteMpls(ctx);
-    } else this.noteInner(flow);
+    if (ctx.depth !== 0 || ctx.view.mplsCount !== 0) this.onLayers(ctx, flow);
     // typeof, not `!== PROBED`: the slot also holds numbers and objects, and V8 compiled that comparison
     // of mixed kinds as a call to its generic StrictEqual, per packet; PROBED is the slot's only symbol.
     if (flow !== null && typeof flow.tunnelProbe !== 'symbol') this.probe(ctx, flow);
   }
 
+  /** A packet decapsulated from a tunnel, or an MPLS-labelled one (out of onPacket, which the engine inlines). */
+  private onLayers(ctx: PacketContext, flow: Flow | null): void {
+    if (ctx.depth !== 0) this.noteInner(flow, ctx.outerFlow ?? null);
+    else this.noteMpls(ctx);
+  }
+
   /** A flow inside a tunnel: remember the tunnel's flow. */
-  private noteInner(flow: Flow | null): void {
-    if (flow && this.outerFlow && !this.innerOf.has(flow) && this.innerOf.size < MAX_PROBES) this.innerOf.set(flow, this.outerFlow.uid);
+  private noteInner(flow: Flow | null, outer: Flow | null): void {
+    if (flow && outer && !this.innerOf.has(flow) && this.innerOf.size < MAX_PROBES) this.innerOf.set(flow, outer.uid);
   }
 
   private probe(ctx: PacketContext, flow: Flow): void {

@@ -23,6 +23,8 @@ export interface PacketContext {
   dir: 0 | 1;
   /** 0 for the outer packet; 1+ for packets decapsulated from GRE/L2TP/etc. */
   depth: number;
+  /** For a decapsulated packet (depth 1+): the flow of the outermost packet it came in; null (or absent) at depth 0. */
+  outerFlow?: Flow | null;
   /** Record an application-level anomaly (counted by name in the report). */
   weird(name: string): void;
 }

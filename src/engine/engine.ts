@@ -107,7 +107,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const media = new MediaAnalyzer({ policy, internal });
   const tunnel = new TunnelAnalyzer({ internal });
   const vdi = new VdiAnalyzer();
-  const collector = new FindingsCollector({ policy, classifier, internal, edge });
+  // Capture time span: [first, last], meaningless until a packet was read (frame > 0). In a
+  // Float64Array so that updating it per packet boxes no number; the findings read it too.
+  const span = Float64Array.of(Infinity, -Infinity);
+  const collector = new FindingsCollector({ policy, classifier, internal, edge, span });
   // The analyzers run in this order, per packet and per flow end (direct calls on concrete
   // classes: one shape per call site, which V8 can inline, instead of a loop over an interface).
   const analyzers: Analyzer[] = [dns, tls, media, tunnel, vdi, collector];
@@ -178,13 +181,11 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     dir: 0,
     depth,
     weird,
+    outerFlow: null,
   }));
   const malformedByReason: Record<string, number> = {};
   let malformedPackets = 0;
   let frame = 0;
-  // Capture time span: [first, last], meaningless until a packet was read (frame > 0).
-  // In a Float64Array so that updating it per packet boxes no number.
-  const span = Float64Array.of(Infinity, -Infinity);
 
   // The packet's time travels in view.ts: a double argument to a call V8 does not inline is a new heap number.
   const processLayer = (depth: number, pkt: RawPacket): void => {
@@ -209,6 +210,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
         decodeAt(next, view.buf, inner.off, inner.end, inner.kind);
         if (next.malformed) weird(`inner-${next.malformed}`);
         next.ts = ts;
+        // Set only for tunnelled packets: a per-packet store of the flow (often a young object) took the
+        // garbage collector's slow write barrier.
+        contexts[depth + 1].outerFlow = depth === 0 ? ctx.flow : ctx.outerFlow;
         processLayer(depth + 1, pkt);
       }
     }
@@ -217,8 +221,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
   const onPacket = (pkt: RawPacket): void => {
     frame++;
     const ts = pkt.tsSec + pkt.tsNsec / 1e9;
-    if (ts < span[0]) span[0] = ts;
-    if (ts > span[1]) span[1] = ts;
     const view = views[0];
     if (pkt.buf !== undefined) decodePacket(view, pkt.buf, pkt.linkType, pkt.dataOff, pkt.dataOff! + pkt.caplen);
     else decodePacket(view, pkt.data, pkt.linkType);
@@ -228,6 +230,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<Report> {
     }
     view.ts = ts;
     processLayer(0, pkt);
+    // After the packet's analysis: flows it ended saw the span of the packets before it.
+    if (ts < span[0]) span[0] = ts;
+    if (ts > span[1]) span[1] = ts;
     // Every 4096 packets, from the 64th: a first call at packet 4096 would come after V8 compiled
     // this function (and the per-packet path it inlines) without type feedback for it, and deoptimize it.
     if ((frame & 4095) === 64) maybeProgress();

@@ -18,6 +18,11 @@ import type { Endpoint, FlowClass } from '../report/schema.js';
 import { safeName } from './text.js';
 
 export interface FindingsSettings {
+  /**
+   * The capture's first and last packet time so far, as the engine keeps them (updated after each
+   * packet's analysis): the collector reads them instead of tracking the time per packet itself.
+   */
+  span?: Float64Array;
   policy: Policy;
   classifier: Pick<Classifier, 'matchHost' | 'matchMedia' | 'matchMediaAddr' | 'matchMediaFlow'>;
   internal: IpMatcher;
@@ -158,15 +163,19 @@ export class FindingsCollector implements Analyzer {
   private readonly roamingEdge: string;
   private readonly ev: CollectedEvidence;
   /**
-   * The capture's time span so far, in number fields while packets arrive (a
-   * nullable field would box a new number per packet); ev.firstTs/lastTs get
-   * it when they are read (syncSpan).
+   * The capture's time span so far, [first, last], in a Float64Array (a nullable
+   * field would box a new number per packet): the engine's (settings.span), or
+   * tracked by onPacket without one. ev.firstTs/lastTs get it when read (syncSpan).
    */
-  private spanFirst = Infinity;
-  private spanLast = -Infinity;
+  private readonly span: Float64Array;
+  private readonly ownSpan: boolean;
+  /** onPacket has work: the span to track, or checksums to sample. */
+  private watching = true;
 
   constructor(settings: FindingsSettings) {
     this.settings = settings;
+    this.ownSpan = settings.span === undefined;
+    this.span = settings.span ?? Float64Array.of(Infinity, -Infinity);
     this.hostsById = new Map(settings.policy.signalling.map((h) => [h.id, h]));
     this.roamingEdge = settings.policy.media.edges.find((e) => e.roaming)?.id ?? 'gll';
     this.ev = {
@@ -181,12 +190,25 @@ export class FindingsCollector implements Analyzer {
     };
   }
 
+  /**
+   * Kept small, so that the engine's per-packet function inlines it: once the checksum sample is
+   * taken, with the engine's time span, a packet costs one field test.
+   */
   onPacket(ctx: PacketContext): void {
+    if (this.watching === true) this.watch(ctx);
+  }
+
+  /** The time span (without the engine's) and the first CHECKSUM_SAMPLE packets' checksums. */
+  private watch(ctx: PacketContext): void {
     if (ctx.depth !== 0) return;
-    const ts = ctx.ts;
-    if (ts < this.spanFirst) this.spanFirst = ts;
-    if (ts > this.spanLast) this.spanLast = ts;
+    if (this.ownSpan) {
+      const ts = ctx.ts;
+      const span = this.span;
+      if (ts < span[0]) span[0] = ts;
+      if (ts > span[1]) span[1] = ts;
+    }
     if (this.ev.checksumPackets < CHECKSUM_SAMPLE) this.sampleChecksum(ctx);
+    this.watching = this.ownSpan || this.ev.checksumPackets < CHECKSUM_SAMPLE;
   }
 
   /** Out of onPacket, which the engine inlines: the first CHECKSUM_SAMPLE packets only. */
@@ -230,8 +252,9 @@ export class FindingsCollector implements Analyzer {
 
   private syncSpan(): void {
     const ev = this.ev;
-    if (this.spanFirst < (ev.firstTs ?? Infinity)) ev.firstTs = this.spanFirst;
-    if (this.spanLast > (ev.lastTs ?? -Infinity)) ev.lastTs = this.spanLast;
+    const span = this.span;
+    if (span[0] < (ev.firstTs ?? Infinity)) ev.firstTs = span[0];
+    if (span[1] > (ev.lastTs ?? -Infinity)) ev.lastTs = span[1];
   }
 
   private judge(flow: Flow): Judged {

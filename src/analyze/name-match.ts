@@ -1,9 +1,10 @@
 /**
- * A regular expression tested against names from the wire (SNI, DNS), with
- * the last name's answer kept: a capture's TLS flows repeat a handful of
- * names (and the TLS analyzer hands out one interned string per name), so
- * most tests are a string comparison instead of a regular-expression run,
- * which is made for every packet of a flow still being probed.
+ * A regular expression tested against names from the wire (SNI, DNS names,
+ * certificate subjects), with the last name's answer kept: a capture's TLS
+ * flows repeat a handful of names (the TLS analyzer hands out one interned
+ * string per name), so most tests are a string comparison instead of a
+ * regular-expression run, which is made for every packet of a flow still
+ * being probed.
  */
 export class NameMatch {
   private last: string | null = null;

@@ -13,7 +13,7 @@ const TCP_OPT_MSS = 2;
 
 /** Set ports when the first four bytes are there, even if the rest is cut (as Wireshark shows them). */
 /** Both ports as one 32-bit word of view.dv (buf is view.buf: see decodeIpv4). */
-function ports(view: PacketView, buf: Uint8Array, off: number, end: number): void {
+function ports(view: PacketView, off: number, end: number): void {
   if (off + 4 > end) return;
   const w = view.dv.getInt32(off);
   view.srcPort = w >>> 16;
@@ -30,7 +30,7 @@ export function setPayload(view: PacketView, off: number, end: number): void {
 
 export function decodeTcp(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   view.l4Off = off;
-  ports(view, buf, off, end);
+  ports(view, off, end);
   if (off + 20 > end) {
     fail(view, 'tcp-truncated');
     return;
@@ -80,7 +80,7 @@ function walkTcpOptions(view: PacketView, buf: Uint8Array, off: number, end: num
  */
 export function decodeUdp(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   view.l4Off = off;
-  ports(view, buf, off, end);
+  ports(view, off, end);
   if (off + 8 > end) {
     fail(view, 'udp-truncated');
     return;
@@ -106,7 +106,7 @@ export function decodeUdp(view: PacketView, buf: Uint8Array, off: number, end: n
 /** SCTP common header: ports, then chunks (not decoded). */
 export function decodeSctp(view: PacketView, buf: Uint8Array, off: number, end: number): void {
   view.l4Off = off;
-  ports(view, buf, off, end);
+  ports(view, off, end);
   if (off + 12 > end) {
     fail(view, 'sctp-truncated');
     return;

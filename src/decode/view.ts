@@ -315,6 +315,7 @@ export function formatIp4(v: number): string {
   return String.fromCharCode.apply(null, out);
 }
 
+/** Format 4 or 16 address bytes at `off` as text (allocates: use for output, not per packet). */
 export function formatIp(buf: Uint8Array, off: number, len: number): string {
   if (len === 4) return formatIp4(((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0);
   // RFC 5952: lower-case hex, longest run of >= 2 zero groups compressed.

@@ -19,10 +19,10 @@ import { safeName } from './text.js';
 
 export interface FindingsSettings {
   /**
-   * The capture's first and last packet time so far, as the engine keeps them (updated after each
-   * packet's analysis): the collector reads them instead of tracking the time per packet itself.
+   * The capture's first and last packet time so far, [first, last], as the engine keeps them
+   * (updated after each packet's analysis; a Float64Array, so no number is boxed per packet).
    */
-  span?: Float64Array;
+  span: Float64Array;
   policy: Policy;
   classifier: Pick<Classifier, 'matchHost' | 'matchMedia' | 'matchMediaAddr' | 'matchMediaFlow'>;
   internal: IpMatcher;
@@ -162,20 +162,14 @@ export class FindingsCollector implements Analyzer {
   private readonly hostsById: Map<string, SignallingHost>;
   private readonly roamingEdge: string;
   private readonly ev: CollectedEvidence;
-  /**
-   * The capture's time span so far, [first, last], in a Float64Array (a nullable
-   * field would box a new number per packet): the engine's (settings.span), or
-   * tracked by onPacket without one. ev.firstTs/lastTs get it when read (syncSpan).
-   */
+  /** The engine's time span (settings.span): ev.firstTs/lastTs get it when read (syncSpan). */
   private readonly span: Float64Array;
-  private readonly ownSpan: boolean;
-  /** onPacket has work: the span to track, or checksums to sample. */
-  private watching = true;
+  /** The checksum sample is still being taken (ev.checksumPackets < CHECKSUM_SAMPLE), as one field for onPacket. */
+  private sampling = true;
 
   constructor(settings: FindingsSettings) {
     this.settings = settings;
-    this.ownSpan = settings.span === undefined;
-    this.span = settings.span ?? Float64Array.of(Infinity, -Infinity);
+    this.span = settings.span;
     this.hostsById = new Map(settings.policy.signalling.map((h) => [h.id, h]));
     this.roamingEdge = settings.policy.media.edges.find((e) => e.roaming)?.id ?? 'gll';
     this.ev = {
@@ -192,23 +186,10 @@ export class FindingsCollector implements Analyzer {
 
   /**
    * Kept small, so that the engine's per-packet function inlines it: once the checksum sample is
-   * taken, with the engine's time span, a packet costs one field test.
+   * taken, a packet costs one field test.
    */
   onPacket(ctx: PacketContext): void {
-    if (this.watching === true) this.watch(ctx);
-  }
-
-  /** The time span (without the engine's) and the first CHECKSUM_SAMPLE packets' checksums. */
-  private watch(ctx: PacketContext): void {
-    if (ctx.depth !== 0) return;
-    if (this.ownSpan) {
-      const ts = ctx.ts;
-      const span = this.span;
-      if (ts < span[0]) span[0] = ts;
-      if (ts > span[1]) span[1] = ts;
-    }
-    if (this.ev.checksumPackets < CHECKSUM_SAMPLE) this.sampleChecksum(ctx);
-    this.watching = this.ownSpan || this.ev.checksumPackets < CHECKSUM_SAMPLE;
+    if (this.sampling === true && ctx.depth === 0) this.sampleChecksum(ctx);
   }
 
   /** Out of onPacket, which the engine inlines: the first CHECKSUM_SAMPLE packets only. */
@@ -219,6 +200,7 @@ export class FindingsCollector implements Analyzer {
     const ok = verifyTransportChecksum(view);
     if (ok === null) return;
     ev.checksumPackets++;
+    this.sampling = ev.checksumPackets < CHECKSUM_SAMPLE;
     const src = formatIp(view.buf, view.srcOff, view.addrLen);
     let tally = ev.checksums.get(src);
     if (!tally) {
